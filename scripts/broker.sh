@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Starts or stops a private RabbitMQ node built from the project's own rabbitmq/ files, so `make dev` and the
+# tests exercise the real config (the system node on 5672 is never touched).
+#   scripts/broker.sh start (fresh data) | stop | resume (keep data) | restart (stop + resume) | status | wait
+# Env: RELAY_AMQP_PORT (5673), RELAY_MGMT_PORT (15673), RELAY_PROM_PORT (15693), RELAY_DIST_PORT (25673),
+#      RELAY_NODE (relay-<amqp port>), RELAY_BROKER_DIR (/tmp/relay-rabbitmq-<amqp port>).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+amqp_port=${RELAY_AMQP_PORT:-5673}
+mgmt_port=${RELAY_MGMT_PORT:-15673}
+prom_port=${RELAY_PROM_PORT:-15693}
+dist_port=${RELAY_DIST_PORT:-$((amqp_port + 20000))}
+node=${RELAY_NODE:-relay-$amqp_port}@localhost
+dir=${RELAY_BROKER_DIR:-/tmp/relay-rabbitmq-$amqp_port}
+pid_file=$dir/node.pid
+
+export RABBITMQ_NODENAME=$node RABBITMQ_NODE_PORT=$amqp_port RABBITMQ_DIST_PORT=$dist_port \
+  RABBITMQ_MNESIA_BASE=$dir/mnesia RABBITMQ_LOG_BASE=$dir/log RABBITMQ_PID_FILE=$pid_file \
+  RABBITMQ_CONFIG_FILE=$dir/rabbitmq.conf RABBITMQ_ENABLED_PLUGINS_FILE=$dir/enabled_plugins
+
+ctl() { rabbitmqctl -n "$node" "$@"; }
+
+running() { [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }
+
+render_config() {
+  # The node runs as user rabbitmq (Debian's wrapper drops root), which may not be able to read the checkout:
+  # hand it copies in a folder it owns. Only ports and the definitions path are rewritten.
+  mkdir -p "$dir/log" "$dir/mnesia"
+  cp "$root/rabbitmq/definitions.json" "$root/rabbitmq/enabled_plugins" "$dir/"
+  sed -e "s#^listeners.tcp.default = .*#listeners.tcp.default = 127.0.0.1:$amqp_port#" \
+      -e "s#^management.tcp.port = .*#management.tcp.port = $mgmt_port#" \
+      -e "s#^prometheus.tcp.port = .*#prometheus.tcp.port = $prom_port#" \
+      -e "s#^definitions.local.path = .*#definitions.local.path = $dir/definitions.json#" \
+      "$root/rabbitmq/rabbitmq.conf" > "$dir/rabbitmq.conf"
+  if id rabbitmq >/dev/null 2>&1; then chown -R rabbitmq: "$dir"; fi
+}
+
+wait_ready() {
+  local deadline=$((SECONDS + ${1:-90}))
+  until ctl await_startup --timeout 5 >/dev/null 2>&1 \
+      && curl -fsS -o /dev/null "http://127.0.0.1:$prom_port/metrics"; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "broker: $node not ready after ${1:-90}s; log: $dir/log" >&2
+      tail -n 30 "$dir"/log/*.log >&2 2>/dev/null || true
+      return 1
+    fi
+    sleep 1
+  done
+}
+
+start() {
+  if running; then echo "broker: $node already running (pid $(cat "$pid_file"))"; return 0; fi
+  # A fresh node every start: stale Mnesia from an older definitions file would hide topology changes.
+  rm -rf "$dir"
+  render_config
+  rabbitmq-server -detached
+  wait_ready 120
+  echo "broker: $node ready on amqp 127.0.0.1:$amqp_port, management :$mgmt_port, prometheus :$prom_port"
+}
+
+stop() {
+  if ! running; then echo "broker: $node not running"; return 0; fi
+  local pid; pid=$(cat "$pid_file")
+  ctl stop "$pid_file" >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+  kill -9 "$pid" 2>/dev/null || true
+  echo "broker: $node stopped (pid $pid)"
+}
+
+# Resume starts the node on its existing data folder: fault tests use stop + resume (or restart) to prove that
+# messages survive a broker outage.
+resume() {
+  if running; then return 0; fi
+  [ -d "$dir/mnesia" ] || { start; return; }
+  rabbitmq-server -detached
+  wait_ready 120
+  echo "broker: $node resumed"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  resume) resume ;;
+  restart) stop; resume ;;
+  status) if running; then echo "running pid $(cat "$pid_file")"; else echo "stopped"; exit 1; fi ;;
+  wait) wait_ready "${2:-90}" ;;
+  *) echo "usage: $0 start|stop|resume|restart|status|wait" >&2; exit 2 ;;
+esac

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `make dev`: the whole stack without Docker, in the foreground. A private RabbitMQ node from rabbitmq/, then the
+# sandbox, the app (PM2 cluster mode) and the three workers under one pm2-runtime, plus Prometheus when it is
+# installed. Ctrl-C (or SIGTERM) stops every process this script started, by PID.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+run_dir=$root/.run
+mkdir -p "$run_dir"
+
+pm2_pid=""
+prom_pid=""
+cleanup() {
+  trap - INT TERM EXIT
+  echo "dev: stopping..."
+  if [ -n "$pm2_pid" ] && kill -0 "$pm2_pid" 2>/dev/null; then
+    kill -INT "$pm2_pid" 2>/dev/null || true
+    # pm2-runtime drains its apps (kill_timeout 15 s) before it exits.
+    for _ in $(seq 1 40); do kill -0 "$pm2_pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$pm2_pid" 2>/dev/null || true
+  fi
+  if [ -n "$prom_pid" ]; then kill "$prom_pid" 2>/dev/null || true; wait "$prom_pid" 2>/dev/null || true; fi
+  scripts/broker.sh stop || true
+  echo "dev: stopped"
+}
+trap cleanup INT TERM EXIT
+
+scripts/broker.sh start
+
+if command -v prometheus >/dev/null 2>&1 && [ -f prometheus/prometheus.dev.yml ]; then
+  prometheus --config.file=prometheus/prometheus.dev.yml --storage.tsdb.path="$run_dir/prometheus" \
+    --web.listen-address=127.0.0.1:${PROMETHEUS_PORT:-9090} --web.enable-remote-write-receiver \
+    --log.level=warn > "$run_dir/prometheus.log" 2>&1 &
+  prom_pid=$!
+  echo "dev: prometheus on http://127.0.0.1:${PROMETHEUS_PORT:-9090} (log: .run/prometheus.log)"
+else
+  echo "dev: prometheus not installed (apt-get install prometheus); skipping it"
+fi
+
+# A PM2 home of our own, so this stack never mixes with another pm2 on the machine.
+export PM2_HOME=$run_dir/pm2
+node_modules/.bin/pm2-runtime ecosystem.dev.config.js &
+pm2_pid=$!
+echo "dev: app http://127.0.0.1:${PORT:-8080}, sandbox http://127.0.0.1:${SANDBOX_HTTP_PORT:-8025}, RabbitMQ UI http://127.0.0.1:15673 (relay-admin/relay-admin). Ctrl-C stops."
+wait "$pm2_pid" || true

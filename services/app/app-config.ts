@@ -1,0 +1,29 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { logLevelVar, portVar, positiveIntVar, stringVar } from '../shared/config/load-config';
+
+export const appConfigSchema = z
+  .object({
+    PORT: portVar(8080),
+    HOST: stringVar('0.0.0.0'),
+    AMQP_URL: stringVar('amqp://relay-app:relay-app@127.0.0.1:5673/relay'),
+    /** Messages awaiting broker confirms per process before the API answers 503 instead of buffering more. */
+    PUBLISH_MAX_IN_FLIGHT: positiveIntVar(10_000),
+    /** How long a request waits for the broker's confirm before it gets a 503. */
+    PUBLISH_TIMEOUT_MS: positiveIntVar(5000),
+    /** Largest JSON body accepted (bytes or a unit string like 100kb); larger gets 413. */
+    BODY_LIMIT: stringVar('100kb'),
+    /** Retry-After sent with 503. */
+    RETRY_AFTER_SECONDS: positiveIntVar(2),
+    /** Where PM2 cluster instances expose their metrics to each other (one unix socket each). */
+    METRICS_SOCKET_DIR: z.string().optional(),
+    SHUTDOWN_TIMEOUT_MS: positiveIntVar(10_000),
+    LOG_LEVEL: logLevelVar,
+  })
+  .transform((config) => ({
+    ...config,
+    METRICS_SOCKET_DIR: config.METRICS_SOCKET_DIR || path.join(os.tmpdir(), `relay-app-metrics-${config.PORT}`),
+  }));
+
+export type AppConfig = z.infer<typeof appConfigSchema>;

@@ -1,0 +1,40 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { REQUEST_BUCKETS } from '../shared/metrics/registry';
+
+export type PublishOutcome = 'confirmed' | 'rejected' | 'unavailable';
+
+/** The app's series named in DESIGN.md, registered on the instance's own registry. */
+export function createAppMetrics(registry: Registry, readPublisherInFlight: () => number = () => 0) {
+  return {
+    httpRequests: new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests answered, by route template, method and status',
+      labelNames: ['route', 'method', 'status'] as const,
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'Time to answer an HTTP request',
+      labelNames: ['route', 'method'] as const,
+      buckets: REQUEST_BUCKETS,
+      registers: [registry],
+    }),
+    published: new Counter({
+      name: 'messages_published_total',
+      help: 'Messages the API tried to make durable: confirmed by the broker, rejected (nack, timeout) or unavailable (broker down, blocked, buffer full)',
+      labelNames: ['type', 'outcome'] as const,
+      registers: [registry],
+    }),
+    publisherInFlight: new Gauge({
+      name: 'publisher_in_flight',
+      help: 'Messages awaiting a broker confirm',
+      registers: [registry],
+      collect() {
+        this.set(readPublisherInFlight());
+      },
+    }),
+    brokerConnected: new Gauge({ name: 'broker_connected', help: '1 while the broker connection is up', registers: [registry] }),
+  };
+}
+
+export type AppMetrics = ReturnType<typeof createAppMetrics>;

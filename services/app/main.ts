@@ -1,0 +1,77 @@
+import { loadConfig } from '../shared/config/load-config';
+import { createLogger } from '../shared/logger/logger';
+import { BrokerConnection } from '../shared/messaging/connection';
+import { ConfirmPublisher } from '../shared/messaging/publisher';
+import { createRegistry } from '../shared/metrics/registry';
+import { installProcessHandlers } from '../shared/process/process-handlers';
+import { appConfigSchema } from './app-config';
+import { createAppMetrics } from './app-metrics';
+import { ClusterMetrics } from './cluster-metrics';
+import { MessageIntake } from './message-intake';
+import { createApp } from './server';
+
+/** One PM2 cluster instance of the HTTP API. */
+async function main(): Promise<void> {
+  const logger = createLogger('app');
+  installProcessHandlers(logger);
+  let config;
+  try {
+    config = loadConfig(appConfigSchema);
+  } catch (error) {
+    logger.fatal({ err: error }, 'app cannot start');
+    process.exit(1);
+  }
+  const instanceId = process.env.NODE_APP_INSTANCE ?? '0';
+  const registry = createRegistry({ app_instance: instanceId });
+  let publisher: ConfirmPublisher | undefined;
+  const metrics = createAppMetrics(registry, () => publisher?.inFlight ?? 0);
+  const clusterMetrics = new ClusterMetrics(registry, config.METRICS_SOCKET_DIR, instanceId);
+  await clusterMetrics.start();
+
+  const connection = new BrokerConnection({ url: config.AMQP_URL, name: `app-${instanceId}` }, logger);
+  connection.on('connected', () => metrics.brokerConnected.set(1));
+  connection.on('disconnected', () => metrics.brokerConnected.set(0));
+  publisher = new ConfirmPublisher(connection, logger, { maxInFlight: config.PUBLISH_MAX_IN_FLIGHT, confirmTimeoutMs: config.PUBLISH_TIMEOUT_MS });
+  connection.start();
+
+  const app = createApp({
+    intake: new MessageIntake(publisher, metrics),
+    metrics,
+    clusterMetrics,
+    logger,
+    ready: () => connection.state === 'connected' && publisher.ready,
+    bodyLimit: config.BODY_LIMIT,
+    retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+  });
+  const server = app.listen(config.PORT, config.HOST, () => {
+    logger.info({ port: config.PORT }, 'app listening');
+    process.send?.('ready');
+  });
+  // Longer than a typical load balancer's idle timeout, so it is the balancer that closes idle sockets.
+  server.keepAliveTimeout = 65_000;
+
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info({ signal, inFlight: publisher.inFlight }, 'draining: no new requests, finishing confirms');
+    const closed = new Promise((resolve) => server.close(resolve));
+    server.closeIdleConnections();
+    await publisher.settle(config.SHUTDOWN_TIMEOUT_MS);
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2000))]);
+    server.closeAllConnections();
+    await publisher.close();
+    await connection.close();
+    await clusterMetrics.stop();
+    logger.info('drained; exiting');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  // PM2 cluster mode can ask for a graceful stop over IPC instead of a signal (shutdown_with_message).
+  process.on('message', (message) => {
+    if (message === 'shutdown') void shutdown('shutdown message');
+  });
+}
+
+void main();

@@ -1,0 +1,49 @@
+import nodemailer from 'nodemailer';
+import { z } from 'zod';
+import { loadConfig, positiveIntVar, stringVar } from '../shared/config/load-config';
+import type { Provider } from '../shared/worker/provider';
+import { classifySmtpError, PartialRejectionError } from './classify-smtp-error';
+
+export const smtpConfigSchema = z.object({
+  /** smtp://host:port (plain), smtps://user:pass@host:465 (TLS). */
+  SMTP_URL: stringVar('smtp://127.0.0.1:2525'),
+  EMAIL_FROM: stringVar('relay-stack <no-reply@relay-stack.test>'),
+  /** Pooled connections kept open to the SMTP server. */
+  SMTP_POOL_SIZE: positiveIntVar(5),
+  SMTP_TIMEOUT_MS: positiveIntVar(10_000),
+});
+
+export function createSmtpProvider(env: NodeJS.ProcessEnv): Provider<'email'> {
+  const config = loadConfig(smtpConfigSchema, env);
+  const url = new URL(config.SMTP_URL);
+  const transport = nodemailer.createTransport({
+    pool: true,
+    maxConnections: config.SMTP_POOL_SIZE,
+    host: url.hostname,
+    port: Number(url.port || (url.protocol === 'smtps:' ? 465 : 587)),
+    secure: url.protocol === 'smtps:',
+    auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
+    connectionTimeout: config.SMTP_TIMEOUT_MS,
+    greetingTimeout: config.SMTP_TIMEOUT_MS,
+    socketTimeout: config.SMTP_TIMEOUT_MS,
+  });
+  return {
+    type: 'email',
+    async send(envelope) {
+      const info = await transport.sendMail({
+        from: config.EMAIL_FROM,
+        to: envelope.payload.to,
+        subject: envelope.payload.subject,
+        text: envelope.payload.text,
+        html: envelope.payload.html,
+        messageId: `<${envelope.id}@relay-stack>`,
+        headers: { 'X-Relay-Message-Id': envelope.id },
+      });
+      if (info.rejected.length > 0) throw new PartialRejectionError(info.rejected.length, info.accepted.length);
+    },
+    classify: classifySmtpError,
+    async close() {
+      transport.close();
+    },
+  };
+}

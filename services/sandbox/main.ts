@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { loadConfig, logLevelVar, portVar, stringVar } from '../shared/config/load-config';
+import { createLogger } from '../shared/logger/logger';
+import { installProcessHandlers } from '../shared/process/process-handlers';
+import { FaultInjector } from './faults';
+import { MessageStore } from './message-store';
+import { createSandboxApp } from './sandbox-app';
+import { createSmtpSink } from './smtp-sink';
+
+const configSchema = z.object({
+  SANDBOX_HTTP_PORT: portVar(8025),
+  SANDBOX_SMTP_PORT: portVar(2525),
+  SANDBOX_HOST: stringVar('0.0.0.0'),
+  TWILIO_ACCOUNT_SID: stringVar('ACsandbox0000000000000000000000000'),
+  TWILIO_AUTH_TOKEN: stringVar('sandbox-token'),
+  NOTIF_WEBHOOK_SECRET: stringVar('relay-dev-webhook-secret'),
+  LOG_LEVEL: logLevelVar,
+});
+
+/** Dev and test stand-in for Twilio, an SMTP server and a webhook receiver. Not part of a production deploy. */
+function main(): void {
+  const logger = createLogger('sandbox');
+  installProcessHandlers(logger);
+  const config = loadConfig(configSchema);
+  const store = new MessageStore();
+  const faults = new FaultInjector();
+  const app = createSandboxApp({ store, faults, twilioAccountSid: config.TWILIO_ACCOUNT_SID, twilioAuthToken: config.TWILIO_AUTH_TOKEN, webhookSecret: config.NOTIF_WEBHOOK_SECRET });
+  const http = app.listen(config.SANDBOX_HTTP_PORT, config.SANDBOX_HOST);
+  const smtp = createSmtpSink(store, faults);
+  smtp.on('error', (error) => logger.warn({ err: error }, 'smtp error'));
+  smtp.listen(config.SANDBOX_SMTP_PORT, config.SANDBOX_HOST, () => {
+    logger.info({ httpPort: config.SANDBOX_HTTP_PORT, smtpPort: config.SANDBOX_SMTP_PORT }, 'sandbox listening');
+    process.send?.('ready');
+  });
+  const stop = () => {
+    http.close();
+    smtp.close(() => process.exit(0));
+    setTimeout(() => process.exit(0), 2000).unref();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main();

@@ -1,0 +1,47 @@
+import express, { type Express } from 'express';
+import { z } from 'zod';
+import type { FaultInjector } from './faults';
+import type { Channel, MessageStore } from './message-store';
+import { twilioApi } from './twilio-api';
+import { webhookReceiver } from './webhook-receiver';
+
+export interface SandboxAppOptions {
+  store: MessageStore;
+  faults: FaultInjector;
+  twilioAccountSid: string;
+  twilioAuthToken: string;
+  webhookSecret: string;
+}
+
+const channelQuery = z.enum(['sms', 'email', 'notif']).optional();
+const faultSettings = z.strictObject({
+  transientRate: z.number().min(0).max(1).optional(),
+  permanentRate: z.number().min(0).max(1).optional(),
+  delayMs: z.number().int().min(0).max(60_000).optional(),
+});
+
+/** The sandbox's HTTP side: Twilio API, webhook sink, and the captured list tests and users read. */
+export function createSandboxApp(options: SandboxAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_request, response) => void response.json({ status: 'ok' }));
+  app.use(twilioApi({ accountSid: options.twilioAccountSid, authToken: options.twilioAuthToken, store: options.store, faults: options.faults }));
+  app.use(webhookReceiver({ secret: options.webhookSecret, store: options.store, faults: options.faults }));
+
+  app.get('/messages', (request, response) => {
+    const channel = channelQuery.safeParse(request.query.channel);
+    if (!channel.success) return void response.status(400).json({ error: 'validation_failed', details: [{ field: 'channel', message: 'must be sms, email or notif' }] });
+    const messages = options.store.list(channel.data as Channel | undefined);
+    response.json({ count: messages.length, messages });
+  });
+  app.delete('/messages', (_request, response) => {
+    options.store.clear();
+    response.status(204).end();
+  });
+  app.put('/faults', express.json(), (request, response) => {
+    const settings = faultSettings.safeParse(request.body);
+    if (!settings.success) return void response.status(400).json({ error: 'validation_failed', details: settings.error.issues });
+    response.json(options.faults.configure(settings.data));
+  });
+  return app;
+}

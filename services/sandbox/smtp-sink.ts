@@ -1,0 +1,43 @@
+import { simpleParser } from 'mailparser';
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { FaultInjector } from './faults';
+import type { MessageStore } from './message-store';
+
+/** An SMTP error with the reply code smtp-server sends back to the client. */
+function smtpError(message: string, responseCode: number): Error {
+  return Object.assign(new Error(message), { responseCode });
+}
+
+/**
+ * The SMTP server nodemailer delivers to in dev and tests. Refusals for magic recipients happen at RCPT TO
+ * (as real servers refuse unknown mailboxes); flaky and random faults at end of DATA, where the message id is known.
+ */
+export function createSmtpSink(store: MessageStore, faults: FaultInjector): SMTPServer {
+  return new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    size: 10 * 1024 * 1024,
+    onRcptTo(address, _session, callback) {
+      const recipient = address.address.toLowerCase();
+      if (recipient === 'fail-permanent@sandbox.test') return callback(smtpError('5.1.1 mailbox unavailable', 550));
+      if (recipient === 'fail-transient@sandbox.test') return callback(smtpError('4.2.1 mailbox busy, try later', 451));
+      callback();
+    },
+    onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
+      simpleParser(stream)
+        .then(async (mail) => {
+          await faults.pause();
+          const id = mail.headers.get('x-relay-message-id');
+          const messageId = typeof id === 'string' ? id : undefined;
+          const to = session.envelope.rcptTo.map((rcpt) => rcpt.address).join(',');
+          const decision = faults.decide('email', to, messageId ?? mail.messageId ?? to);
+          if (decision === 'permanent') return callback(smtpError('5.7.1 message rejected', 554));
+          if (decision === 'transient') return callback(smtpError('4.3.0 temporary failure, try later', 451));
+          store.add({ id: messageId, channel: 'email', to, content: { subject: mail.subject, text: mail.text, html: mail.html || undefined } });
+          callback();
+        })
+        .catch((error: Error) => callback(smtpError(`4.3.0 could not read message: ${error.message}`, 451)));
+    },
+  });
+}

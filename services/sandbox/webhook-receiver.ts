@@ -1,0 +1,35 @@
+import express, { type Router } from 'express';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from '../shared/webhook/signature';
+import type { FaultInjector } from './faults';
+import type { MessageStore } from './message-store';
+
+export interface WebhookReceiverOptions {
+  secret: string;
+  store: MessageStore;
+  faults: FaultInjector;
+}
+
+/** A receiver that does what docs/webhooks.md asks of real ones: verify the signature on the raw body first. */
+export function webhookReceiver(options: WebhookReceiverOptions): Router {
+  const router = express.Router();
+  router.post('/webhooks/notifications', express.raw({ type: '*/*', limit: '256kb' }), async (request, response) => {
+    await options.faults.pause();
+    const rawBody = Buffer.isBuffer(request.body) ? request.body.toString('utf8') : '';
+    const verdict = verifyWebhook(options.secret, { signature: request.header(SIGNATURE_HEADER), timestamp: request.header(TIMESTAMP_HEADER) }, rawBody);
+    if (!verdict.ok) return void response.status(401).json({ error: 'invalid_signature', reason: verdict.reason });
+    let notification: { id?: unknown; recipient?: unknown; title?: unknown; body?: unknown; data?: unknown };
+    try {
+      notification = JSON.parse(rawBody) as typeof notification;
+    } catch {
+      return void response.status(400).json({ error: 'invalid_json' });
+    }
+    const id = typeof notification.id === 'string' ? notification.id : undefined;
+    const recipient = typeof notification.recipient === 'string' ? notification.recipient : '';
+    const decision = options.faults.decide('notif', recipient, id ?? rawBody);
+    if (decision === 'permanent') return void response.status(400).json({ error: 'rejected_recipient' });
+    if (decision === 'transient') return void response.status(503).json({ error: 'try_again' });
+    options.store.add({ id, channel: 'notif', to: recipient, content: { title: notification.title, body: notification.body, data: notification.data } });
+    response.status(200).json({ received: true });
+  });
+  return router;
+}

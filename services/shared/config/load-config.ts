@@ -1,0 +1,30 @@
+import { z } from 'zod';
+
+/** Raised at boot when the environment does not satisfy a service's config schema. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+}
+
+/**
+ * Validates `env` against a schema whose keys are env var names, so a bad value fails at start with a message
+ * naming the variable instead of failing later at the first request.
+ */
+export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`);
+  throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+}
+
+/** An env var holding a TCP port. */
+export const portVar = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
+/** An env var holding a positive integer. */
+export const positiveIntVar = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** An env var holding a non-empty string, with a default. */
+export const stringVar = (fallback: string) =>
+  z.string().default(fallback).transform((value) => (value === '' ? fallback : value));
+
+/** The log level every service reads from LOG_LEVEL. */
+export const logLevelVar = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');

@@ -1,0 +1,109 @@
+import type * as amqp from 'amqplib';
+import type { Logger } from '../logger/logger';
+import type { BrokerConnection } from './connection';
+import { BrokerUnavailableError } from './errors';
+
+export interface ConfirmPublisherOptions {
+  /**
+   * Messages published but not yet confirmed, across all callers. Past it, `publish` fails at once instead of
+   * queueing in memory: the bound that keeps a slow or blocked broker from growing the heap. Default 10000.
+   */
+  maxInFlight?: number;
+  /** How long to wait for the broker's confirm before giving up on a message. Default 5000 ms. */
+  confirmTimeoutMs?: number;
+}
+
+export type PublishOptions = amqp.Options.Publish;
+
+/**
+ * Publishes over one confirm channel shared by every concurrent caller: each publish is written at once and its
+ * promise settles when the broker acks (durable) or nacks it, so many requests share the channel's round trips
+ * instead of waiting for each other. https://www.rabbitmq.com/docs/confirms#publisher-confirms
+ */
+export class ConfirmPublisher {
+  private channel: amqp.ConfirmChannel | undefined;
+  private inFlightCount = 0;
+  private readonly maxInFlight: number;
+  private readonly confirmTimeoutMs: number;
+
+  constructor(private readonly connection: BrokerConnection, private readonly logger: Logger, options: ConfirmPublisherOptions = {}) {
+    this.maxInFlight = options.maxInFlight ?? 10_000;
+    this.confirmTimeoutMs = options.confirmTimeoutMs ?? 5000;
+    connection.on('connected', (model: amqp.ChannelModel) => void this.openChannel(model));
+    if (connection.current) void this.openChannel(connection.current);
+  }
+
+  /** Ready when a confirm channel is open and the broker is not blocking publishers. */
+  get ready(): boolean {
+    return this.channel !== undefined && !this.connection.blocked;
+  }
+
+  get inFlight(): number {
+    return this.inFlightCount;
+  }
+
+  /** Resolves when the broker confirmed the message; rejects with BrokerUnavailableError otherwise, never hangs. */
+  publish(exchange: string, routingKey: string, content: Buffer, options: PublishOptions): Promise<void> {
+    const channel = this.channel;
+    if (!channel) return Promise.reject(new BrokerUnavailableError('disconnected', 'no open channel to the broker'));
+    if (this.connection.blocked) return Promise.reject(new BrokerUnavailableError('blocked', 'the broker is blocking publishers (resource alarm)'));
+    if (this.inFlightCount >= this.maxInFlight) {
+      return Promise.reject(new BrokerUnavailableError('buffer_full', `${this.inFlightCount} messages already awaiting confirms`));
+    }
+    this.inFlightCount += 1;
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const settle = (error?: BrokerUnavailableError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.inFlightCount -= 1;
+        if (error) reject(error);
+        else resolve();
+      };
+      const timer = setTimeout(
+        () => settle(new BrokerUnavailableError('timeout', `no confirm within ${this.confirmTimeoutMs} ms`)),
+        this.confirmTimeoutMs,
+      );
+      try {
+        channel.publish(exchange, routingKey, content, options, (error) => {
+          if (!error) settle();
+          else if (this.channel === channel) settle(new BrokerUnavailableError('nacked', 'the broker refused the message'));
+          else settle(new BrokerUnavailableError('channel_closed', 'the channel closed before the confirm'));
+        });
+      } catch (error) {
+        // amqplib throws synchronously when the channel is already closing.
+        settle(new BrokerUnavailableError('channel_closed', (error as Error).message));
+      }
+    });
+  }
+
+  /** Waits for every outstanding confirm (used when draining), up to `timeoutMs`. */
+  async settle(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.inFlightCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  async close(): Promise<void> {
+    const channel = this.channel;
+    this.channel = undefined;
+    if (channel) await channel.close().catch(() => undefined);
+  }
+
+  private async openChannel(model: amqp.ChannelModel): Promise<void> {
+    try {
+      const channel = await model.createConfirmChannel();
+      channel.on('error', (error: Error) => this.logger.warn({ err: error }, 'publisher channel error'));
+      channel.on('close', () => {
+        if (this.channel === channel) this.channel = undefined;
+        // A channel closed by the broker on a live connection (e.g. after a 404 on publish) is reopened.
+        setTimeout(() => {
+          if (this.connection.current === model && this.channel === undefined) void this.openChannel(model);
+        }, 250);
+      });
+      this.channel = channel;
+    } catch (error) {
+      this.logger.warn({ err: error }, 'publisher channel setup failed');
+    }
+  }
+}

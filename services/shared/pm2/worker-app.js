@@ -1,0 +1,30 @@
+'use strict';
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '../../..');
+
+/**
+ * PM2 settings shared by every long-running service. kill_timeout must exceed the service's drain
+ * (SHUTDOWN_TIMEOUT_MS, 10 s) so a drain is never cut short; compose's stop_grace_period (30 s) exceeds both.
+ * https://pm2.keymetrics.io/docs/usage/application-declaration/
+ */
+function serviceApp(name, overrides = {}) {
+  return {
+    name,
+    script: path.join(root, 'dist/services', name, 'main.js'),
+    cwd: root,
+    exec_mode: 'fork',
+    instances: 1,
+    wait_ready: true,
+    listen_timeout: 15000,
+    kill_timeout: 15000,
+    exp_backoff_restart_delay: 200,
+    max_memory_restart: '512M',
+    merge_logs: true,
+    time: false,
+    env: { NODE_ENV: process.env.NODE_ENV || 'production' },
+    ...overrides,
+  };
+}
+
+module.exports = { serviceApp, root };

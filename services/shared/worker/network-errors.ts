@@ -1,0 +1,20 @@
+import type { FailureClass } from './provider';
+
+/**
+ * Errors raised before any answer from the provider (refused, reset, DNS, timeouts) are transient: the same
+ * request may well succeed later. Anything unrecognised is treated as transient too: retries are bounded, and an
+ * unknown failure ends in the dead-letter queue with its reason rather than being dropped.
+ */
+export function classifyNetworkError(error: unknown, provider: string): FailureClass {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (current && typeof current === 'object' && !seen.has(current)) {
+    seen.add(current);
+    const { code, name } = current as { code?: unknown; name?: unknown };
+    if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'transient', reason: `${provider} timeout` };
+    if (typeof code === 'string' && code !== '') return { kind: 'transient', reason: `${provider} ${code}` };
+    current = (current as { cause?: unknown }).cause;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { kind: 'transient', reason: `${provider} error: ${message.slice(0, 200)}` };
+}

@@ -1,0 +1,24 @@
+import type { EnvelopeOf } from '../envelope/envelope';
+import type { MessageType } from '../messaging/topology';
+
+/** How a provider failure should be treated: retried later through a delay queue, or dead-lettered now. */
+export interface FailureClass {
+  kind: 'transient' | 'permanent';
+  /** Short, log- and header-safe description: status, provider code, error code. No personal data. */
+  reason: string;
+}
+
+export interface SendContext {
+  requestId: string | undefined;
+  attempt: number;
+}
+
+/** The outside world of one worker (Twilio, SMTP, a webhook) behind the smallest interface the runtime needs. */
+export interface Provider<T extends MessageType> {
+  readonly type: T;
+  /** Resolves once the provider accepted the message; rejects with the provider's own error otherwise. */
+  send(envelope: EnvelopeOf<T>, context: SendContext): Promise<void>;
+  /** The single place where this provider's errors are classified. */
+  classify(error: unknown): FailureClass;
+  close(): Promise<void>;
+}

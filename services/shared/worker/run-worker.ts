@@ -1,0 +1,106 @@
+import type * as amqp from 'amqplib';
+import { loadConfig } from '../config/load-config';
+import { createLogger, type Logger } from '../logger/logger';
+import { startOpsServer } from '../http/ops-server';
+import { BrokerConnection } from '../messaging/connection';
+import { QueueConsumer } from '../messaging/consumer';
+import { ConfirmPublisher } from '../messaging/publisher';
+import { DEAD_LETTER_EXCHANGE, RETRY_EXCHANGE, retryQueue, workQueue, type MessageType } from '../messaging/topology';
+import { TopologyError } from '../messaging/errors';
+import { createRegistry } from '../metrics/registry';
+import { installProcessHandlers } from '../process/process-handlers';
+import { createDeliveryHandler } from './delivery-handler';
+import type { Provider } from './provider';
+import { workerConfigSchema, type WorkerConfig } from './worker-config';
+import { createWorkerMetrics } from './worker-metrics';
+
+export interface WorkerDefinition<T extends MessageType> {
+  type: T;
+  /** Default native metrics port (9101 sms, 9102 email, 9103 notif). */
+  metricsPort: number;
+  /** Reads the provider's own settings (throws ConfigError naming the variable) and builds it. */
+  createProvider: (env: NodeJS.ProcessEnv, logger: Logger) => Provider<T>;
+}
+
+/** Checks, once per process, that the broker has what this worker needs; it never declares anything. */
+async function verifyTopology(model: amqp.ChannelModel, type: MessageType, config: WorkerConfig): Promise<void> {
+  const needed: Array<[string, (channel: amqp.Channel) => Promise<unknown>]> = [
+    [`queue ${workQueue(type)}`, (channel) => channel.checkQueue(workQueue(type))],
+    [`exchange ${RETRY_EXCHANGE}`, (channel) => channel.checkExchange(RETRY_EXCHANGE)],
+    [`exchange ${DEAD_LETTER_EXCHANGE}`, (channel) => channel.checkExchange(DEAD_LETTER_EXCHANGE)],
+    ...config.RETRY_DELAYS.map((tier): [string, (channel: amqp.Channel) => Promise<unknown>] => [
+      `queue ${retryQueue(tier)} (RETRY_DELAYS)`,
+      (channel) => channel.checkQueue(retryQueue(tier)),
+    ]),
+  ];
+  for (const [name, check] of needed) {
+    // A failed passive declare closes its channel, so each check gets a fresh one.
+    const channel = await model.createChannel();
+    channel.on('error', () => undefined);
+    try {
+      await check(channel);
+    } catch (error) {
+      throw new TopologyError(`topology check failed: ${name} is missing from the broker (${(error as Error).message}); load rabbitmq/definitions.json`);
+    }
+    await channel.close().catch(() => undefined);
+  }
+}
+
+/** Boots a worker: config, broker connection, consumer, metrics and health endpoints, graceful drain. */
+export async function runWorker<T extends MessageType>(definition: WorkerDefinition<T>): Promise<void> {
+  const service = `${definition.type}-worker`;
+  const logger = createLogger(service);
+  installProcessHandlers(logger);
+  let config: WorkerConfig;
+  let provider: Provider<T>;
+  try {
+    config = loadConfig(workerConfigSchema({ amqpUser: `relay-${service}`, metricsPort: definition.metricsPort }));
+    provider = definition.createProvider(process.env, logger);
+  } catch (error) {
+    logger.fatal({ err: error }, 'worker cannot start');
+    process.exit(1);
+  }
+
+  const registry = createRegistry();
+  const metrics = createWorkerMetrics(registry);
+  const connection = new BrokerConnection({ url: config.AMQP_URL, name: service }, logger);
+  connection.on('connected', () => metrics.brokerConnected.set(1));
+  connection.on('disconnected', () => metrics.brokerConnected.set(0));
+  connection.once('connected', (model: amqp.ChannelModel) => {
+    verifyTopology(model, definition.type, config).catch((error: Error) => {
+      logger.fatal({ err: error }, 'worker cannot start');
+      process.exit(1);
+    });
+  });
+
+  const publisher = new ConfirmPublisher(connection, logger, { maxInFlight: config.PREFETCH * 2 });
+  const handler = createDeliveryHandler({ provider, publisher, metrics, logger, retryDelays: config.RETRY_DELAYS });
+  const consumer = new QueueConsumer(connection, logger, { queue: workQueue(definition.type), prefetch: config.PREFETCH, handler });
+  connection.start();
+
+  const server = await startOpsServer({
+    port: config.METRICS_PORT,
+    registry,
+    ready: () => connection.state === 'connected' && consumer.consuming && publisher.ready,
+  });
+  logger.info({ metricsPort: config.METRICS_PORT, prefetch: config.PREFETCH, retryDelays: config.RETRY_DELAYS }, 'worker started');
+  process.send?.('ready');
+
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    const started = Date.now();
+    logger.info({ signal, inFlight: consumer.inFlightCount }, 'draining');
+    await consumer.stop(config.SHUTDOWN_TIMEOUT_MS);
+    await publisher.settle(1000);
+    await publisher.close();
+    await connection.close();
+    await provider.close().catch(() => undefined);
+    server.close();
+    logger.info({ ms: Date.now() - started }, 'drained; exiting');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}

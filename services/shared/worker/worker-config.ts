@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { logLevelVar, portVar, positiveIntVar, stringVar } from '../config/load-config';
+import { RETRY_TIERS, type RetryTier } from '../messaging/topology';
+
+const tierNames = Object.keys(RETRY_TIERS) as RetryTier[];
+
+/** RETRY_DELAYS: comma-separated delay tiers, one per retry; attempts = tiers + 1. Each must exist as a queue. */
+export const retryDelaysVar = z
+  .string()
+  .default('1s,5s,30s,2m')
+  .transform((value, context) => {
+    const tiers = value.split(',').map((part) => part.trim()).filter((part) => part !== '');
+    for (const tier of tiers) {
+      if (!tierNames.includes(tier as RetryTier)) {
+        context.addIssue({ code: 'custom', message: `unknown delay tier "${tier}"; available: ${tierNames.join(', ')}` });
+        return z.NEVER;
+      }
+    }
+    return tiers as RetryTier[];
+  });
+
+/** Settings every worker shares; each worker adds its provider's settings and defaults. */
+export function workerConfigSchema(defaults: { amqpUser: string; metricsPort: number }) {
+  return z.object({
+    AMQP_URL: stringVar(`amqp://${defaults.amqpUser}:${defaults.amqpUser}@127.0.0.1:5673/relay`),
+    METRICS_PORT: portVar(defaults.metricsPort),
+    PREFETCH: positiveIntVar(50),
+    RETRY_DELAYS: retryDelaysVar,
+    /** How long a drain may take on SIGTERM; must stay below PM2's kill_timeout (15 s). */
+    SHUTDOWN_TIMEOUT_MS: positiveIntVar(10_000),
+    LOG_LEVEL: logLevelVar,
+  });
+}
+
+export type WorkerConfig = z.infer<ReturnType<typeof workerConfigSchema>>;

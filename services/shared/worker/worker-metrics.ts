@@ -1,0 +1,45 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { END_TO_END_BUCKETS, REQUEST_BUCKETS } from '../metrics/registry';
+
+export type ProcessedOutcome = 'delivered' | 'retried' | 'dead_lettered';
+
+/** The worker series named in DESIGN.md; labels stay low in cardinality (type, outcome, kind). */
+export function createWorkerMetrics(registry: Registry) {
+  return {
+    processed: new Counter({
+      name: 'messages_processed_total',
+      help: 'Messages handled by this worker, by outcome',
+      labelNames: ['type', 'outcome'] as const,
+      registers: [registry],
+    }),
+    processingDuration: new Histogram({
+      name: 'message_processing_duration_seconds',
+      help: 'Time from delivery to this worker until the message was settled',
+      labelNames: ['type'] as const,
+      buckets: REQUEST_BUCKETS,
+      registers: [registry],
+    }),
+    endToEnd: new Histogram({
+      name: 'message_end_to_end_seconds',
+      help: 'Time from acceptance by the API to acceptance by the provider',
+      labelNames: ['type'] as const,
+      buckets: END_TO_END_BUCKETS,
+      registers: [registry],
+    }),
+    providerErrors: new Counter({
+      name: 'provider_errors_total',
+      help: 'Provider failures by classification',
+      labelNames: ['type', 'kind'] as const,
+      registers: [registry],
+    }),
+    inFlight: new Gauge({
+      name: 'messages_in_flight',
+      help: 'Messages this worker is handling right now',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    brokerConnected: new Gauge({ name: 'broker_connected', help: '1 while the broker connection is up', registers: [registry] }),
+  };
+}
+
+export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

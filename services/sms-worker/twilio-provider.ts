@@ -1,0 +1,36 @@
+import twilio from 'twilio';
+import { z } from 'zod';
+import { loadConfig, positiveIntVar, stringVar } from '../shared/config/load-config';
+import type { Provider } from '../shared/worker/provider';
+import { classifyTwilioError } from './classify-twilio-error';
+import { currentMessageId, RedirectingHttpClient } from './sandbox-http-client';
+
+export const twilioConfigSchema = z.object({
+  TWILIO_ACCOUNT_SID: stringVar('ACsandbox0000000000000000000000000'),
+  TWILIO_AUTH_TOKEN: stringVar('sandbox-token'),
+  TWILIO_FROM: stringVar('+15005550006'),
+  /** Base URL of a Twilio-compatible API (the sandbox). Empty: the SDK talks to Twilio itself. */
+  TWILIO_API_URL: z.string().default('http://127.0.0.1:8025'),
+  TWILIO_TIMEOUT_MS: positiveIntVar(10_000),
+});
+
+export function createTwilioProvider(env: NodeJS.ProcessEnv): Provider<'sms'> {
+  const config = loadConfig(twilioConfigSchema, env);
+  const httpClient = config.TWILIO_API_URL ? new RedirectingHttpClient(config.TWILIO_API_URL, config.TWILIO_TIMEOUT_MS) : undefined;
+  const client = twilio(config.TWILIO_ACCOUNT_SID, config.TWILIO_AUTH_TOKEN, {
+    // The SDK's own 429 retries would hold the message in memory; the broker's delay queues retry instead.
+    autoRetry: false,
+    timeout: config.TWILIO_TIMEOUT_MS,
+    ...(httpClient ? { httpClient: httpClient as never } : {}),
+  });
+  return {
+    type: 'sms',
+    async send(envelope) {
+      await currentMessageId.run(envelope.id, () =>
+        client.messages.create({ to: envelope.payload.to, from: config.TWILIO_FROM, body: envelope.payload.body }),
+      );
+    },
+    classify: classifyTwilioError,
+    async close() {},
+  };
+}

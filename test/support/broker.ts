@@ -1,0 +1,75 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import * as amqp from 'amqplib';
+
+const run = promisify(execFile);
+export const ROOT = path.resolve(__dirname, '../..');
+
+/** The private test broker scripts/broker.sh starts (never the system node on 5672). */
+export const BROKER = {
+  amqpPort: Number(process.env.RELAY_AMQP_PORT ?? 5673),
+  promPort: Number(process.env.RELAY_PROM_PORT ?? 15693),
+};
+
+/** Each service's dev user has its name as password (rabbitmq/definitions.json). */
+export function amqpUrl(user: string): string {
+  return `amqp://${user}:${user}@127.0.0.1:${BROKER.amqpPort}/relay`;
+}
+
+/** Runs `scripts/broker.sh <command>` (stop, resume, restart, status). */
+export async function brokerCtl(command: 'stop' | 'resume' | 'restart' | 'status'): Promise<void> {
+  await run(path.join(ROOT, 'scripts/broker.sh'), [command], { timeout: 180_000 });
+}
+
+/** Opens a connection as relay-admin for inspecting queues; the caller closes it. */
+export async function adminChannel(): Promise<{ channel: amqp.Channel; close: () => Promise<void> }> {
+  const connection = await amqp.connect(amqpUrl('relay-admin'));
+  connection.on('error', () => undefined);
+  const channel = await connection.createChannel();
+  channel.on('error', () => undefined);
+  return { channel, close: () => connection.close().catch(() => undefined) };
+}
+
+export const ALL_QUEUES = [
+  'relay.sms', 'relay.email', 'relay.notif',
+  'relay.sms.dead', 'relay.email.dead', 'relay.notif.dead',
+  'relay.retry.1s', 'relay.retry.5s', 'relay.retry.30s', 'relay.retry.2m', 'relay.unroutable',
+];
+
+/** Empties every queue so a test starts from a known state (tests run one file at a time). */
+export async function purgeAllQueues(): Promise<void> {
+  const admin = await adminChannel();
+  try {
+    for (const queue of ALL_QUEUES) await admin.channel.purgeQueue(queue);
+  } finally {
+    await admin.close();
+  }
+}
+
+/** Takes every message currently in `queue` (basic.get + ack) and returns them. */
+export async function drainQueue(queue: string): Promise<amqp.GetMessage[]> {
+  const admin = await adminChannel();
+  const messages: amqp.GetMessage[] = [];
+  try {
+    for (;;) {
+      const message = await admin.channel.get(queue, { noAck: false });
+      if (message === false) break;
+      messages.push(message);
+      admin.channel.ack(message);
+    }
+  } finally {
+    await admin.close();
+  }
+  return messages;
+}
+
+/** Ready-message count of a queue, from a passive declare (exact, unlike the management stats). */
+export async function queueDepth(queue: string): Promise<number> {
+  const admin = await adminChannel();
+  try {
+    return (await admin.channel.checkQueue(queue)).messageCount;
+  } finally {
+    await admin.close();
+  }
+}

@@ -1,0 +1,74 @@
+import { waitFor } from './wait';
+
+/** Native default ports (DESIGN.md); the tests use them, so `make dev` must not run at the same time. */
+export const PORTS = { app: 8080, sandbox: 8025, smtp: 2525, sms: 9101, email: 9102, notif: 9103 } as const;
+export const APP = `http://127.0.0.1:${PORTS.app}`;
+export const SANDBOX = `http://127.0.0.1:${PORTS.sandbox}`;
+
+export async function httpStatus(url: string): Promise<number | undefined> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    await response.arrayBuffer();
+    return response.status;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits until every URL answers 200. */
+export async function waitReady(urls: string[], timeoutMs = 60_000): Promise<void> {
+  for (const url of urls) await waitFor(`${url} to answer 200`, async () => ((await httpStatus(url)) === 200 ? true : undefined), timeoutMs, 200);
+}
+
+export const READY_URLS = {
+  app: `${APP}/readyz`,
+  sandbox: `${SANDBOX}/healthz`,
+  'sms-worker': `http://127.0.0.1:${PORTS.sms}/readyz`,
+  'email-worker': `http://127.0.0.1:${PORTS.email}/readyz`,
+  'notif-worker': `http://127.0.0.1:${PORTS.notif}/readyz`,
+} as const;
+
+export async function postJson(path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  const response = await fetch(`${APP}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON; keep the text
+  }
+  return { status: response.status, body: parsed, headers: response.headers };
+}
+
+export interface SandboxMessage {
+  id?: string;
+  channel: 'sms' | 'email' | 'notif';
+  to: string;
+  receivedAt: string;
+  content: Record<string, unknown>;
+}
+
+export async function sandboxMessages(channel?: 'sms' | 'email' | 'notif'): Promise<SandboxMessage[]> {
+  const response = await fetch(`${SANDBOX}/messages${channel ? `?channel=${channel}` : ''}`);
+  return ((await response.json()) as { messages: SandboxMessage[] }).messages;
+}
+
+export async function clearSandbox(): Promise<void> {
+  await fetch(`${SANDBOX}/messages`, { method: 'DELETE' });
+  await configureFaults({ transientRate: 0, permanentRate: 0, delayMs: 0 });
+}
+
+export async function configureFaults(settings: { transientRate?: number; permanentRate?: number; delayMs?: number }): Promise<void> {
+  const response = await fetch(`${SANDBOX}/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(settings) });
+  if (!response.ok) throw new Error(`PUT /faults answered ${response.status}`);
+}
+
+/** Waits until the sandbox lists a message with this envelope id, and returns it. */
+export function waitDelivered(id: string, channel: 'sms' | 'email' | 'notif', timeoutMs = 10_000): Promise<SandboxMessage> {
+  return waitFor(`${channel} message ${id} at the sandbox`, async () => (await sandboxMessages(channel)).find((m) => m.id === id), timeoutMs, 50);
+}
