@@ -1,0 +1,46 @@
+import { createWebhookProvider } from '../../services/notif-worker/webhook-provider';
+import { closedPort, startHttpServer } from '../support/local-servers';
+
+const envelope = { id: 'n-1', type: 'notif' as const, acceptedAt: new Date().toISOString(), payload: { recipient: 'u', title: 't', body: 'b' } };
+
+async function webhookFailure(url: string, timeoutMs = 2000): Promise<ReturnType<ReturnType<typeof createWebhookProvider>['classify']>> {
+  const provider = createWebhookProvider({ NOTIF_WEBHOOK_URL: url, NOTIF_TIMEOUT_MS: String(timeoutMs) });
+  try {
+    await provider.send(envelope, { requestId: undefined, attempt: 1 });
+  } catch (error) {
+    return provider.classify(error);
+  }
+  throw new Error('expected the webhook call to fail');
+}
+
+describe('webhook errors: 429, 5xx, timeouts and connection errors transient; other 4xx permanent', () => {
+  test.each([
+    [429, 'transient'],
+    [500, 'transient'],
+    [502, 'transient'],
+    [400, 'permanent'],
+    [404, 'permanent'],
+    [410, 'permanent'],
+    [301, 'permanent'],
+  ])('HTTP %i is %s', async (status, kind) => {
+    const server = await startHttpServer((_request, response) => response.writeHead(status, { location: '/elsewhere' }).end());
+    try {
+      expect(await webhookFailure(server.url)).toEqual({ kind, reason: `webhook HTTP ${status}` });
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a refused connection is transient', async () => {
+    expect(await webhookFailure(`http://127.0.0.1:${await closedPort()}`)).toEqual({ kind: 'transient', reason: 'webhook ECONNREFUSED' });
+  });
+
+  test('a receiver that never answers times out, and that is transient', async () => {
+    const server = await startHttpServer(() => undefined);
+    try {
+      expect(await webhookFailure(server.url, 200)).toEqual({ kind: 'transient', reason: 'webhook timeout' });
+    } finally {
+      await server.close();
+    }
+  });
+});
