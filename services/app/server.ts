@@ -21,6 +21,7 @@ export interface AppDeps {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** The Express app: routes, request ids, metrics and the error middleware. No listening, so tests can drive it. */
 export function createApp(deps: AppDeps): Express {
@@ -36,8 +37,14 @@ export function createApp(deps: AppDeps): Express {
         response.setHeader('x-request-id', id);
         return id;
       },
-      // Successful requests log at debug: at thousands per second, info-level access logs cost more than the work.
-      customLogLevel: (_request, response, error) => (error || response.statusCode >= 500 ? 'error' : response.statusCode >= 400 ? 'info' : 'debug'),
+      // Probes and scrapes are not worth a line each; successful requests log at debug, since at thousands per
+      // second info-level access logs cost more than the work. A 503 is an expected answer (warn), not a bug.
+      autoLogging: { ignore: (request) => PROBES.has(request.url ?? '') },
+      customLogLevel: (_request, response, error) => {
+        if (response.statusCode === 503) return 'warn';
+        if (error || response.statusCode >= 500) return 'error';
+        return response.statusCode >= 400 ? 'info' : 'debug';
+      },
     }),
   );
   app.use(requestMetrics(deps.metrics));

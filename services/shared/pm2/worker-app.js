@@ -21,6 +21,9 @@ function serviceApp(name, overrides = {}) {
     exp_backoff_restart_delay: 200,
     max_memory_restart: '512M',
     merge_logs: true,
+    // pm2-runtime prints every app's output on its own stdout; PM2's log files would only grow in the container.
+    out_file: '/dev/null',
+    error_file: '/dev/null',
     time: false,
     env: { NODE_ENV: process.env.NODE_ENV || 'production' },
     ...overrides,

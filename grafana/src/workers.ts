@@ -1,0 +1,65 @@
+/**
+ * Workers: per worker job and per replica (`instance`, one per container when scaled), how fast messages are
+ * processed, how long a provider call takes, what is in flight and which provider errors happen.
+ */
+import { RATE, WORKER_JOBS, finish, jobVariable, relayDashboard, row, timeSeries } from './panels';
+
+export const uid = 'relay-workers';
+
+const JOB = 'job=~"$job"';
+
+export function build(): Record<string, unknown> {
+  const duration = (q: number) =>
+    `histogram_quantile(${q}, sum by (job, instance, le) (rate(message_processing_duration_seconds_bucket{${JOB}}[${RATE}])))`;
+  return finish(
+    relayDashboard(uid, 'relay-stack / Workers', 'Per worker and per replica: processed rate by outcome, processing time, in flight, provider errors.')
+      .withVariable(jobVariable(WORKER_JOBS))
+      .withRow(row('Processing'))
+      .withPanel(
+        timeSeries('Processed / s by outcome', [
+          { expr: `sum by (job, instance, outcome) (rate(messages_processed_total{${JOB}}[${RATE}]))`, legend: '{{job}} {{instance}} {{outcome}}' },
+        ], { unit: 'reqps', min: 0, description: 'delivered, retried (to a delay tier) or dead_lettered, per replica.' }),
+      )
+      .withPanel(
+        timeSeries('Delivered / s per job', [
+          { expr: `sum by (job) (rate(messages_processed_total{${JOB}, outcome="delivered"}[${RATE}]))`, legend: '{{job}}' },
+        ], { unit: 'reqps', min: 0, description: 'All replicas of a worker together.' }),
+      )
+      .withPanel(
+        timeSeries(
+          'Processing duration',
+          [
+            { expr: duration(0.5), legend: '{{job}} {{instance}} p50' },
+            { expr: duration(0.99), legend: '{{job}} {{instance}} p99' },
+          ],
+          { unit: 's', min: 0, description: 'message_processing_duration_seconds: one delivery attempt, provider call included.' },
+        ),
+      )
+      .withPanel(
+        timeSeries('In flight', [
+          { expr: `sum by (job, instance) (messages_in_flight{${JOB}})`, legend: '{{job}} {{instance}}' },
+        ], { min: 0, description: 'Handlers running now; bounded by PREFETCH per replica.' }),
+      )
+      .withRow(row('Errors and health'))
+      .withPanel(
+        timeSeries('Provider errors / s', [
+          { expr: `sum by (job, instance, kind) (rate(provider_errors_total{${JOB}}[${RATE}]))`, legend: '{{job}} {{instance}} {{kind}}' },
+        ], { unit: 'reqps', min: 0, description: 'transient errors are retried, permanent ones dead-lettered at once.' }),
+      )
+      .withPanel(
+        timeSeries('End-to-end p99 per job', [
+          { expr: `histogram_quantile(0.99, sum by (job, le) (rate(message_end_to_end_seconds_bucket{${JOB}}[${RATE}])))`, legend: '{{job}}' },
+        ], { unit: 's', min: 0 }),
+      )
+      .withPanel(
+        timeSeries('Broker connected', [
+          { expr: `min by (job, instance) (broker_connected{${JOB}})`, legend: '{{job}} {{instance}}' },
+        ], { min: 0, description: '1 while the replica holds its AMQP connection.' }),
+      )
+      .withPanel(
+        timeSeries('Replicas up', [{ expr: `sum by (job) (up{${JOB}})`, legend: '{{job}}' }], {
+          min: 0, description: 'Scraped replicas per worker (DNS discovery finds every `docker compose --scale` replica).',
+        }),
+      ),
+  );
+}

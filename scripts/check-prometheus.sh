@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Static checks of the Prometheus setup: both configs (which also parse the rule files they reference, relative
+# to each config file), the rules on their own, and the alert unit tests.
+#   scripts/check-prometheus.sh        (from anywhere; needs promtool: `apt-get install prometheus`)
+# Exit status is non-zero as soon as one check fails.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+promtool=${PROMTOOL:-promtool}
+
+if ! command -v "$promtool" >/dev/null 2>&1; then
+  echo "check-prometheus: promtool not found (install the prometheus package or set PROMTOOL)" >&2
+  exit 1
+fi
+
+# dns_sd_configs names (sms-worker, ...) only resolve inside the compose network; `check config` does not resolve
+# them, so the compose config is checkable here.
+"$promtool" check config prometheus/prometheus.yml
+"$promtool" check config prometheus/prometheus.dev.yml
+"$promtool" check rules prometheus/rules/*.yml
+"$promtool" test rules prometheus/tests/*.test.yml
+
+echo "check-prometheus: all checks passed"
