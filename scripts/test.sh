@@ -13,8 +13,11 @@ for check in scripts/check-prometheus.sh scripts/check-compose.sh scripts/check-
 done
 
 echo "== private broker"
-scripts/broker.sh start
-trap 'scripts/broker.sh stop' EXIT
+# Stop the broker at the end only if this run started it.
+if ! scripts/broker.sh status >/dev/null 2>&1; then
+  scripts/broker.sh start
+  trap 'scripts/broker.sh stop' EXIT
+fi
 
 echo "== jest"
 npx jest --ci "$@"
