@@ -1,0 +1,37 @@
+import { ConfigError, loadConfig } from '../../services/shared/config/load-config';
+import { workerConfigSchema } from '../../services/shared/worker/worker-config';
+import { appConfigSchema } from '../../services/app/app-config';
+import { backoffDelayMs } from '../../services/shared/messaging/backoff';
+
+const worker = workerConfigSchema({ amqpUser: 'relay-sms-worker', metricsPort: 9101 });
+
+describe('config is validated at boot and names the bad variable', () => {
+  test('defaults give a working native setup', () => {
+    expect(loadConfig(worker, {})).toMatchObject({
+      AMQP_URL: 'amqp://relay-sms-worker:relay-sms-worker@127.0.0.1:5673/relay',
+      METRICS_PORT: 9101,
+      PREFETCH: 50,
+      RETRY_DELAYS: ['1s', '5s', '30s', '2m'],
+    });
+    expect(loadConfig(appConfigSchema, {})).toMatchObject({ PORT: 8080, PUBLISH_MAX_IN_FLIGHT: 10_000, PUBLISH_TIMEOUT_MS: 5000 });
+  });
+
+  test('a retry delay without a delay queue is refused, naming RETRY_DELAYS and the tiers that exist', () => {
+    expect(() => loadConfig(worker, { RETRY_DELAYS: '1s,3s' })).toThrow(ConfigError);
+    expect(() => loadConfig(worker, { RETRY_DELAYS: '1s,3s' })).toThrow(/RETRY_DELAYS: unknown delay tier "3s"; available: 1s, 5s, 30s, 2m/);
+  });
+
+  test('a non-numeric prefetch or port is refused, naming the variable', () => {
+    expect(() => loadConfig(worker, { PREFETCH: 'lots' })).toThrow(/PREFETCH/);
+    expect(() => loadConfig(appConfigSchema, { PORT: '99999' })).toThrow(/PORT/);
+  });
+});
+
+describe('reconnect backoff', () => {
+  test('grows exponentially to its cap, with jitter in the upper half', () => {
+    expect(backoffDelayMs(0, 250, 10_000, () => 0)).toBe(125);
+    expect(backoffDelayMs(0, 250, 10_000, () => 1)).toBe(250);
+    expect(backoffDelayMs(3, 250, 10_000, () => 1)).toBe(2000);
+    expect(backoffDelayMs(20, 250, 10_000, () => 0.5)).toBe(7500);
+  });
+});
