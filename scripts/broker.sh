@@ -21,6 +21,17 @@ export RABBITMQ_NODENAME=$node RABBITMQ_NODE_PORT=$amqp_port RABBITMQ_DIST_PORT=
 
 ctl() { rabbitmqctl -n "$node" "$@"; }
 
+# A command run as `flock /tmp/relay-stack.lock scripts/broker.sh ...` hands its lock fd (3+) down to every child:
+# the detached node would then hold the lock for as long as it runs and every later `flock` waits forever.
+# So the node is started with every inherited fd above 2 closed.
+start_node() {
+  ( for fd in /proc/$BASHPID/fd/*; do
+      n=${fd##*/}
+      if [ "$n" -gt 2 ] 2>/dev/null; then eval "exec $n>&-" 2>/dev/null || true; fi
+    done
+    exec rabbitmq-server -detached )
+}
+
 running() { [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }
 
 render_config() {
@@ -54,7 +65,7 @@ start() {
   # A fresh node every start: stale Mnesia from an older definitions file would hide topology changes.
   rm -rf "$dir"
   render_config
-  rabbitmq-server -detached
+  start_node
   wait_ready 120
   echo "broker: $node ready on amqp 127.0.0.1:$amqp_port, management :$mgmt_port, prometheus :$prom_port"
 }
@@ -73,7 +84,7 @@ stop() {
 resume() {
   if running; then return 0; fi
   [ -d "$dir/mnesia" ] || { start; return; }
-  rabbitmq-server -detached
+  start_node
   wait_ready 120
   echo "broker: $node resumed"
 }

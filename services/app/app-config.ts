@@ -10,6 +10,8 @@ export const appConfigSchema = z
     AMQP_URL: stringVar('amqp://relay-app:relay-app@127.0.0.1:5673/relay'),
     /** Messages awaiting broker confirms per process before the API answers 503 instead of buffering more. */
     PUBLISH_MAX_IN_FLIGHT: positiveIntVar(10_000),
+    /** Group commit: most envelopes of one type that share one AMQP message and confirm; 1 turns it off. */
+    GROUP_COMMIT_MAX: positiveIntVar(100),
     /** How long a request waits for the broker's confirm before it gets a 503. */
     PUBLISH_TIMEOUT_MS: positiveIntVar(5000),
     /** Largest JSON body accepted (bytes or a unit string like 100kb); larger gets 413. */

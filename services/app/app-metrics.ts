@@ -27,7 +27,7 @@ export function createAppMetrics(registry: Registry, readPublisherInFlight: () =
     }),
     publisherInFlight: new Gauge({
       name: 'publisher_in_flight',
-      help: 'Messages awaiting a broker confirm',
+      help: 'Messages accepted by the API and awaiting a broker confirm',
       registers: [registry],
       collect() {
         this.set(readPublisherInFlight());

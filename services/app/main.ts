@@ -7,6 +7,7 @@ import { installProcessHandlers } from '../shared/process/process-handlers';
 import { appConfigSchema } from './app-config';
 import { createAppMetrics } from './app-metrics';
 import { ClusterMetrics } from './cluster-metrics';
+import { GroupCommitPublisher } from './group-commit';
 import { MessageIntake } from './message-intake';
 import { createApp } from './server';
 
@@ -23,19 +24,20 @@ async function main(): Promise<void> {
   }
   const instanceId = process.env.NODE_APP_INSTANCE ?? '0';
   const registry = createRegistry({ app_instance: instanceId });
-  let publisher: ConfirmPublisher | undefined;
-  const metrics = createAppMetrics(registry, () => publisher?.inFlight ?? 0);
+  let groupCommit: GroupCommitPublisher | undefined;
+  const metrics = createAppMetrics(registry, () => groupCommit?.pending ?? 0);
   const clusterMetrics = new ClusterMetrics(registry, config.METRICS_SOCKET_DIR, instanceId);
   await clusterMetrics.start();
 
   const connection = new BrokerConnection({ url: config.AMQP_URL, name: `app-${instanceId}` }, logger);
   connection.on('connected', () => metrics.brokerConnected.set(1));
   connection.on('disconnected', () => metrics.brokerConnected.set(0));
-  publisher = new ConfirmPublisher(connection, logger, { maxInFlight: config.PUBLISH_MAX_IN_FLIGHT, confirmTimeoutMs: config.PUBLISH_TIMEOUT_MS });
+  const publisher = new ConfirmPublisher(connection, logger, { maxInFlight: config.PUBLISH_MAX_IN_FLIGHT, confirmTimeoutMs: config.PUBLISH_TIMEOUT_MS });
+  groupCommit = new GroupCommitPublisher(publisher, { maxBatch: config.GROUP_COMMIT_MAX, maxPending: config.PUBLISH_MAX_IN_FLIGHT });
   connection.start();
 
   const app = createApp({
-    intake: new MessageIntake(publisher, metrics),
+    intake: new MessageIntake(groupCommit, metrics),
     metrics,
     clusterMetrics,
     logger,
@@ -54,10 +56,10 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
-    logger.info({ signal, inFlight: publisher.inFlight }, 'draining: no new requests, finishing confirms');
+    logger.info({ signal, pending: groupCommit.pending }, 'draining: no new requests, finishing confirms');
     const closed = new Promise((resolve) => server.close(resolve));
     server.closeIdleConnections();
-    await publisher.settle(config.SHUTDOWN_TIMEOUT_MS);
+    await groupCommit.settle(config.SHUTDOWN_TIMEOUT_MS);
     await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2000))]);
     server.closeAllConnections();
     await publisher.close();

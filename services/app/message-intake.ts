@@ -1,28 +1,24 @@
-import { createEnvelope, encodeEnvelope, type EnvelopeOf } from '../shared/envelope/envelope';
+import { createEnvelope, type EnvelopeOf } from '../shared/envelope/envelope';
 import { BrokerUnavailableError } from '../shared/messaging/errors';
-import type { ConfirmPublisher } from '../shared/messaging/publisher';
-import { HEADERS, MESSAGES_EXCHANGE, type MessageType } from '../shared/messaging/topology';
+import type { MessageType } from '../shared/messaging/topology';
 import type { AppMetrics } from './app-metrics';
+import type { GroupCommitPublisher } from './group-commit';
+
+const UNAVAILABLE = new Set(['disconnected', 'blocked', 'buffer_full']);
 
 /**
  * The API's one use case: wrap a validated request in an envelope and make it durable. Resolves with the id only
- * after the broker confirmed the persistent message; rejects with BrokerUnavailableError otherwise.
+ * after the broker confirmed the persistent message holding it; rejects with BrokerUnavailableError otherwise.
  */
 export class MessageIntake {
-  constructor(private readonly publisher: ConfirmPublisher, private readonly metrics: AppMetrics) {}
+  constructor(private readonly publisher: GroupCommitPublisher, private readonly metrics: AppMetrics) {}
 
   async accept<T extends MessageType>(type: T, payload: EnvelopeOf<T>['payload'], requestId: string): Promise<string> {
-    const envelope = createEnvelope(type, payload);
+    const envelope = createEnvelope(type, payload, requestId);
     try {
-      await this.publisher.publish(MESSAGES_EXCHANGE, type, encodeEnvelope(envelope), {
-        persistent: true,
-        messageId: envelope.id,
-        timestamp: Math.floor(Date.parse(envelope.acceptedAt) / 1000),
-        contentType: 'application/json',
-        headers: { [HEADERS.requestId]: requestId },
-      });
+      await this.publisher.publish(envelope);
     } catch (error) {
-      const outcome = error instanceof BrokerUnavailableError && ['disconnected', 'blocked', 'buffer_full'].includes(error.reason) ? 'unavailable' : 'rejected';
+      const outcome = error instanceof BrokerUnavailableError && UNAVAILABLE.has(error.reason) ? 'unavailable' : 'rejected';
       this.metrics.published.inc({ type, outcome });
       throw error;
     }

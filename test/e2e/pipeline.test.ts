@@ -153,6 +153,32 @@ describe('failures are retried by the broker or dead-lettered with their reason'
   });
 });
 
+describe('group commit', () => {
+  test('concurrent requests share AMQP messages, yet each item is delivered, retried or dead-lettered on its own', async () => {
+    const admin = await adminChannel();
+    const acceptedAt = new Date().toISOString();
+    const good = { id: 'batch-good-1', type: 'sms', acceptedAt, payload: { to: '+14155550100', body: 'from a batch' } };
+    const flaky = { id: 'batch-flaky-1', type: 'sms', acceptedAt, payload: { to: '+15005550003', body: 'flaky in a batch' } };
+    const invalid = { id: 'batch-bad-1', type: 'sms', acceptedAt, payload: { to: 'not a number', body: 'x' } };
+    try {
+      admin.channel.publish('relay.messages', 'sms', Buffer.from(JSON.stringify([good, flaky, invalid])), {
+        persistent: true,
+        messageId: 'batch-1',
+        contentType: 'application/vnd.relay.batch+json',
+      });
+    } finally {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await admin.close();
+    }
+    await waitDelivered('batch-good-1', 'sms', 5000);
+    await waitDelivered('batch-flaky-1', 'sms', 10_000);
+    const dead = await waitFor('the invalid item in relay.sms.dead', async () => (await drainQueue('relay.sms.dead')).find((m) => m.properties.messageId === 'batch-bad-1'));
+    expect(dead.properties.headers).toMatchObject({ 'x-dead-reason': 'poison' });
+    expect(JSON.parse(dead.content.toString())).toEqual(invalid);
+    expect((await sandboxMessages('sms')).filter((m) => m.id === 'batch-good-1')).toHaveLength(1);
+  });
+});
+
 describe('metrics', () => {
   test('one scrape of /metrics returns the series of every PM2 instance, kept apart by app_instance', async () => {
     // Keep-alive off: each request may land on either instance.

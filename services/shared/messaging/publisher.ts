@@ -38,6 +38,11 @@ export class ConfirmPublisher {
     return this.channel !== undefined && !this.connection.blocked;
   }
 
+  /** True while the broker applies a resource alarm to this connection. */
+  get blocked(): boolean {
+    return this.connection.blocked;
+  }
+
   get inFlight(): number {
     return this.inFlightCount;
   }
@@ -68,8 +73,10 @@ export class ConfirmPublisher {
       try {
         channel.publish(exchange, routingKey, content, options, (error) => {
           if (!error) settle();
-          else if (this.channel === channel) settle(new BrokerUnavailableError('nacked', 'the broker refused the message'));
-          else settle(new BrokerUnavailableError('channel_closed', 'the channel closed before the confirm'));
+          // amqplib fails pending confirms with "channel closed" when the channel or connection goes away: the
+          // broker may or may not have stored the message, which is not the same as refusing it (basic.nack).
+          else if (/nacked/.test(error.message)) settle(new BrokerUnavailableError('nacked', 'the broker refused the message'));
+          else settle(new BrokerUnavailableError('channel_closed', 'the channel closed before the confirm; the message may or may not be stored'));
         });
       } catch (error) {
         // amqplib throws synchronously when the channel is already closing.

@@ -1,9 +1,10 @@
 import type * as amqp from 'amqplib';
-import { decodeEnvelope, PoisonMessageError, type EnvelopeOf } from '../envelope/envelope';
+import { decodeDelivery, encodeEnvelope, PoisonMessageError, type EnvelopeOf } from '../envelope/envelope';
 import type { Logger } from '../logger/logger';
 import type { HandlerOutcome } from '../messaging/consumer';
 import type { ConfirmPublisher } from '../messaging/publisher';
 import { DEAD_LETTER_EXCHANGE, HEADERS, RETRY_EXCHANGE, type DeadReason, type MessageType, type RetryTier } from '../messaging/topology';
+import { concurrencyLimit } from './concurrency-limit';
 import type { Provider } from './provider';
 import type { WorkerMetrics } from './worker-metrics';
 
@@ -13,98 +14,122 @@ export interface DeliveryHandlerDeps<T extends MessageType> {
   metrics: WorkerMetrics;
   logger: Logger;
   retryDelays: readonly RetryTier[];
+  /** Items handed to the provider at once, across all deliveries. */
+  concurrency: number;
 }
 
-/** Headers the broker adds on dead-lettering; they are not carried into the copies we publish. */
-const BROKER_HEADERS = /^x-(death|first-death-|last-death-|delivery-count)/;
+/** Headers the broker adds on dead-lettering, and the batch marker; not carried into the copies we publish. */
+const DROPPED_HEADERS = /^x-(death|first-death-|last-death-|delivery-count|batch-size)/;
+
+/** What is republished for one item: its own message, whatever the delivery it came in. */
+interface Copy {
+  content: Buffer;
+  messageId: string | undefined;
+  headers: Record<string, unknown>;
+}
 
 /**
- * Decides the fate of one delivery: hand it to the provider and ack on success; on failure publish a copy to a
- * delay queue (transient, attempts left) or to the dead-letter queue (permanent, exhausted, poison), wait for the
- * broker's confirm, and only then ack the original. If that publish fails the original is requeued, so a message
- * is never acked before it is either delivered or durable somewhere else.
+ * Decides the fate of one delivery, a single envelope or a group commit of several: each item is handed to the
+ * provider on its own; a failed item is republished alone to a delay queue (transient, attempts left) or to the
+ * dead-letter queue (permanent, exhausted, poison) and confirmed by the broker. The delivery is acked only when
+ * every item is delivered or durable elsewhere; if any republish fails it is requeued (at-least-once: items already
+ * delivered may be delivered again).
  */
 export function createDeliveryHandler<T extends MessageType>(deps: DeliveryHandlerDeps<T>) {
   const { provider, publisher, metrics, logger, retryDelays } = deps;
   const type = provider.type;
   const maxAttempts = retryDelays.length + 1;
+  const limit = concurrencyLimit(deps.concurrency);
 
-  const republish = async (message: amqp.ConsumeMessage, exchange: string, headers: Record<string, unknown>): Promise<HandlerOutcome> => {
-    const kept = Object.fromEntries(Object.entries(message.properties.headers ?? {}).filter(([key]) => !BROKER_HEADERS.test(key)));
+  const republish = async (copy: Copy, exchange: string, headers: Record<string, unknown>, timestamp: number | undefined): Promise<HandlerOutcome> => {
     try {
-      await publisher.publish(exchange, type, message.content, {
+      await publisher.publish(exchange, type, copy.content, {
         persistent: true,
-        messageId: message.properties.messageId,
-        timestamp: message.properties.timestamp,
-        contentType: message.properties.contentType,
-        headers: { ...kept, ...headers },
+        messageId: copy.messageId,
+        timestamp,
+        contentType: 'application/json',
+        headers: { ...copy.headers, ...headers },
       });
       return 'ack';
     } catch (error) {
-      logger.warn({ err: error, messageId: message.properties.messageId, exchange }, 'republish failed; requeueing the original');
+      logger.warn({ err: error, messageId: copy.messageId, exchange }, 'republish failed; requeueing the delivery');
       return 'requeue';
     }
   };
 
-  const deadLetter = async (message: amqp.ConsumeMessage, reason: DeadReason, attempts: number, lastError: string): Promise<HandlerOutcome> => {
-    const outcome = await republish(message, DEAD_LETTER_EXCHANGE, {
-      [HEADERS.deadReason]: reason,
-      [HEADERS.attempt]: attempts,
-      [HEADERS.lastError]: lastError,
-    });
+  const deadLetter = async (copy: Copy, reason: DeadReason, attempts: number, lastError: string, timestamp: number | undefined): Promise<HandlerOutcome> => {
+    const outcome = await republish(copy, DEAD_LETTER_EXCHANGE, { [HEADERS.deadReason]: reason, [HEADERS.attempt]: attempts, [HEADERS.lastError]: lastError }, timestamp);
     if (outcome === 'ack') {
       metrics.processed.inc({ type, outcome: 'dead_lettered' });
-      logger.warn({ messageId: message.properties.messageId, reason, attempts, lastError }, 'message dead-lettered');
+      logger.warn({ messageId: copy.messageId, reason, attempts, lastError }, 'message dead-lettered');
     }
     return outcome;
   };
 
-  return async function handleDelivery(message: amqp.ConsumeMessage): Promise<HandlerOutcome> {
-    const headers = message.properties.headers ?? {};
-    const attemptsBefore = Number(headers[HEADERS.attempt] ?? 0) || 0;
-    const requestId = typeof headers[HEADERS.requestId] === 'string' ? (headers[HEADERS.requestId] as string) : undefined;
+  const deliver = async (envelope: EnvelopeOf<T>, attemptsBefore: number, baseHeaders: Record<string, unknown>, timestamp: number | undefined): Promise<HandlerOutcome> => {
+    const attempt = attemptsBefore + 1;
     const timer = metrics.processingDuration.startTimer({ type });
     metrics.inFlight.inc({ type });
     try {
-      let envelope: EnvelopeOf<T>;
-      try {
-        const decoded = decodeEnvelope(message.content);
-        if (decoded.type !== type) throw new PoisonMessageError(`envelope of type "${decoded.type}" on the ${type} queue`);
-        envelope = decoded as EnvelopeOf<T>;
-      } catch (error) {
-        if (!(error instanceof PoisonMessageError)) throw error;
-        return await deadLetter(message, 'poison', attemptsBefore, error.message);
+      await provider.send(envelope, { requestId: envelope.requestId ?? stringHeader(baseHeaders[HEADERS.requestId]), attempt });
+    } catch (error) {
+      const failure = provider.classify(error);
+      metrics.providerErrors.inc({ type, kind: failure.kind });
+      const copy: Copy = { content: encodeEnvelope(envelope), messageId: envelope.id, headers: requestHeaders(baseHeaders, envelope.requestId) };
+      if (failure.kind === 'permanent') return await deadLetter(copy, 'permanent', attempt, failure.reason, timestamp);
+      if (attempt >= maxAttempts) return await deadLetter(copy, 'attempts_exhausted', attempt, failure.reason, timestamp);
+      const delay = retryDelays[attempt - 1] as RetryTier;
+      const outcome = await republish(copy, RETRY_EXCHANGE, { [HEADERS.attempt]: attempt, [HEADERS.lastError]: failure.reason, [HEADERS.retryDelay]: delay }, timestamp);
+      if (outcome === 'ack') {
+        metrics.processed.inc({ type, outcome: 'retried' });
+        logger.info({ messageId: envelope.id, requestId: envelope.requestId, attempt, reason: failure.reason, delay }, 'transient failure; retry scheduled');
       }
-
-      const attempt = attemptsBefore + 1;
-      const log = logger.child({ messageId: envelope.id, requestId, attempt });
-      try {
-        await provider.send(envelope, { requestId, attempt });
-      } catch (error) {
-        const failure = provider.classify(error);
-        metrics.providerErrors.inc({ type, kind: failure.kind });
-        if (failure.kind === 'permanent') return await deadLetter(message, 'permanent', attempt, failure.reason);
-        if (attempt >= maxAttempts) return await deadLetter(message, 'attempts_exhausted', attempt, failure.reason);
-        const delay = retryDelays[attempt - 1] as RetryTier;
-        const outcome = await republish(message, RETRY_EXCHANGE, {
-          [HEADERS.attempt]: attempt,
-          [HEADERS.lastError]: failure.reason,
-          [HEADERS.retryDelay]: delay,
-        });
-        if (outcome === 'ack') {
-          metrics.processed.inc({ type, outcome: 'retried' });
-          log.info({ reason: failure.reason, delay }, 'transient failure; retry scheduled');
-        }
-        return outcome;
-      }
-      metrics.processed.inc({ type, outcome: 'delivered' });
-      const acceptedAt = Date.parse(envelope.acceptedAt);
-      if (Number.isFinite(acceptedAt)) metrics.endToEnd.observe({ type }, Math.max(0, Date.now() - acceptedAt) / 1000);
-      log.debug('delivered');
-      return 'ack';
+      return outcome;
     } finally {
       metrics.inFlight.dec({ type });
       timer();
     }
+    metrics.processed.inc({ type, outcome: 'delivered' });
+    const acceptedAt = Date.parse(envelope.acceptedAt);
+    if (Number.isFinite(acceptedAt)) metrics.endToEnd.observe({ type }, Math.max(0, Date.now() - acceptedAt) / 1000);
+    return 'ack';
   };
+
+  return async function handleDelivery(message: amqp.ConsumeMessage): Promise<HandlerOutcome> {
+    const { properties } = message;
+    const baseHeaders = Object.fromEntries(Object.entries(properties.headers ?? {}).filter(([key]) => !DROPPED_HEADERS.test(key)));
+    const attemptsBefore = Number(baseHeaders[HEADERS.attempt] ?? 0) || 0;
+    const timestamp = typeof properties.timestamp === 'number' ? properties.timestamp : undefined;
+    const raw: Copy = { content: message.content, messageId: properties.messageId, headers: baseHeaders };
+
+    let items;
+    try {
+      items = decodeDelivery(message.content, properties.contentType);
+    } catch (error) {
+      if (!(error instanceof PoisonMessageError)) throw error;
+      return deadLetter(raw, 'poison', attemptsBefore, error.message, timestamp);
+    }
+    const outcomes = await Promise.all(
+      items.map((item) => {
+        if (!item.ok) {
+          const id = typeof (item.raw as { id?: unknown })?.id === 'string' ? (item.raw as { id: string }).id : properties.messageId;
+          const copy = items.length === 1 ? raw : { content: Buffer.from(JSON.stringify(item.raw)), messageId: id, headers: baseHeaders };
+          return deadLetter(copy, 'poison', attemptsBefore, item.error.message, timestamp);
+        }
+        if (item.envelope.type !== type) {
+          return deadLetter({ ...raw, content: encodeEnvelope(item.envelope), messageId: item.envelope.id }, 'poison', attemptsBefore, `envelope of type "${item.envelope.type}" on the ${type} queue`, timestamp);
+        }
+        return limit(() => deliver(item.envelope as EnvelopeOf<T>, attemptsBefore, baseHeaders, timestamp));
+      }),
+    );
+    return outcomes.every((outcome) => outcome === 'ack') ? 'ack' : 'requeue';
+  };
+}
+
+function requestHeaders(base: Record<string, unknown>, requestId: string | undefined): Record<string, unknown> {
+  return requestId ? { ...base, [HEADERS.requestId]: requestId } : base;
+}
+
+function stringHeader(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }

@@ -73,8 +73,9 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
     });
   });
 
-  const publisher = new ConfirmPublisher(connection, logger, { maxInFlight: config.PREFETCH * 2 });
-  const handler = createDeliveryHandler({ provider, publisher, metrics, logger, retryDelays: config.RETRY_DELAYS });
+  // Every item of every prefetched delivery may need a retry or dead-letter publish at once.
+  const publisher = new ConfirmPublisher(connection, logger, { maxInFlight: config.PREFETCH * 100 });
+  const handler = createDeliveryHandler({ provider, publisher, metrics, logger, retryDelays: config.RETRY_DELAYS, concurrency: config.CONCURRENCY });
   const consumer = new QueueConsumer(connection, logger, { queue: workQueue(definition.type), prefetch: config.PREFETCH, handler });
   connection.start();
 

@@ -24,7 +24,10 @@ export function workerConfigSchema(defaults: { amqpUser: string; metricsPort: nu
   return z.object({
     AMQP_URL: stringVar(`amqp://${defaults.amqpUser}:${defaults.amqpUser}@127.0.0.1:5673/relay`),
     METRICS_PORT: portVar(defaults.metricsPort),
+    /** Unacknowledged deliveries (AMQP basic.qos); a group-commit delivery holds up to 100 items. */
     PREFETCH: positiveIntVar(50),
+    /** Items handed to the provider at once (connections to Twilio, SMTP pool users, webhook requests). */
+    CONCURRENCY: positiveIntVar(50),
     RETRY_DELAYS: retryDelaysVar,
     /** How long a drain may take on SIGTERM; must stay below PM2's kill_timeout (15 s). */
     SHUTDOWN_TIMEOUT_MS: positiveIntVar(10_000),

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `make bench` (make builds first): the native throughput benchmark, our stack vs the cluster-IPC baseline.
+# Starts the private broker on 5673 if it is not running and leaves it running. Prints one JSON line per design
+# and one with the ratios (docs/performance.md explains the fields).
+# On a shared machine run it as: flock /tmp/relay-stack.lock bash scripts/bench.sh
+# Env: BENCH_SECONDS (20), BENCH_CONNECTIONS (100), BENCH_DESIGNS (pm2-rabbitmq,cluster-ipc), API_INSTANCES (1),
+#      PREFETCH, BASELINE_INSTANCES (1); BENCH_BROKER_ERL_ARGS: restart the broker with these extra Erlang VM flags
+#      (e.g. "+S 1:1") for this run only, and restart it with the committed settings afterwards.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+[ -f dist/tools/bench.js ] || { echo "bench: dist/tools/bench.js is missing; run make build" >&2; exit 1; }
+
+if [ -n "${BENCH_BROKER_ERL_ARGS:-}" ]; then
+  echo "bench: restarting the broker with RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=\"$BENCH_BROKER_ERL_ARGS\"" >&2
+  scripts/broker.sh stop >&2
+  restore() { echo "bench: restoring the broker's committed settings" >&2; scripts/broker.sh stop >&2 || true; scripts/broker.sh resume >&2; }
+  trap restore EXIT
+  RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="$BENCH_BROKER_ERL_ARGS" scripts/broker.sh resume >&2
+elif ! scripts/broker.sh status >/dev/null 2>&1; then
+  scripts/broker.sh start >&2
+fi
+
+# One HTTP process per design by default: on 2 cores the workers, the broker, the sandbox and the load generator
+# need the other core (measured: ours 518 -> 698 delivered/s going from 2 to 1 instance; docs/performance.md).
+export API_INSTANCES=${API_INSTANCES:-1} BASELINE_INSTANCES=${BASELINE_INSTANCES:-1}
+node dist/tools/bench.js

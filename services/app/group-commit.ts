@@ -1,0 +1,91 @@
+import { BATCH_CONTENT_TYPE, ENVELOPE_CONTENT_TYPE, encodeBatch, encodeEnvelope, type Envelope } from '../shared/envelope/envelope';
+import { BrokerUnavailableError } from '../shared/messaging/errors';
+import type { ConfirmPublisher } from '../shared/messaging/publisher';
+import { HEADERS, MESSAGES_EXCHANGE, type MessageType } from '../shared/messaging/topology';
+
+export interface GroupCommitOptions {
+  /** Most envelopes in one AMQP message; 1 turns group commit off. Default 100. */
+  maxBatch?: number;
+  /** Envelopes accepted but not yet confirmed (waiting or in flight) before new ones get 503. Default 10000. */
+  maxPending?: number;
+}
+
+interface Waiting {
+  envelope: Envelope;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit: the requests of one type that arrive in the same event-loop turn (under load: the same
+ * millisecond) share one persistent AMQP message and one publisher confirm. Each request still resolves only when
+ * the broker confirmed the message that holds its envelope, so a 202 keeps meaning "durable". The broker stores,
+ * replicates and delivers one message instead of N; the worker handles every item on its own.
+ */
+export class GroupCommitPublisher {
+  private readonly waiting = new Map<MessageType, Waiting[]>();
+  private readonly maxBatch: number;
+  private readonly maxPending: number;
+  private pendingCount = 0;
+
+  constructor(private readonly publisher: ConfirmPublisher, options: GroupCommitOptions = {}) {
+    this.maxBatch = Math.max(1, options.maxBatch ?? 100);
+    this.maxPending = options.maxPending ?? 10_000;
+  }
+
+  /** Envelopes waiting for their batch to be published or confirmed. */
+  get pending(): number {
+    return this.pendingCount;
+  }
+
+  /** Waits until every accepted envelope was confirmed or refused (used when draining), up to `timeoutMs`. */
+  async settle(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.pendingCount > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
+  publish(envelope: Envelope): Promise<void> {
+    // Refuse at once what cannot be made durable now, instead of queueing it in memory.
+    if (!this.publisher.ready) {
+      const reason = this.publisher.blocked ? 'blocked' : 'disconnected';
+      return Promise.reject(new BrokerUnavailableError(reason, reason === 'blocked' ? 'the broker is blocking publishers (resource alarm)' : 'no open channel to the broker'));
+    }
+    if (this.pendingCount >= this.maxPending) {
+      return Promise.reject(new BrokerUnavailableError('buffer_full', `${this.pendingCount} messages already awaiting confirms`));
+    }
+    this.pendingCount += 1;
+    return new Promise<void>((resolve, reject) => {
+      const queue = this.waiting.get(envelope.type) ?? [];
+      queue.push({ envelope, resolve, reject });
+      if (queue.length === 1) {
+        this.waiting.set(envelope.type, queue);
+        setImmediate(() => this.flush(envelope.type, queue));
+      }
+      if (queue.length >= this.maxBatch) this.flush(envelope.type, queue);
+    });
+  }
+
+  private flush(type: MessageType, queue: Waiting[]): void {
+    if (this.waiting.get(type) !== queue) return; // already flushed (size limit), this is the stale timer
+    this.waiting.delete(type);
+    const envelopes = queue.map((item) => item.envelope);
+    const single = envelopes.length === 1 ? envelopes[0] : undefined;
+    const content = single ? encodeEnvelope(single) : encodeBatch(envelopes);
+    const first = envelopes[0] as Envelope;
+    this.publisher
+      .publish(MESSAGES_EXCHANGE, type, content, {
+        persistent: true,
+        messageId: single ? single.id : `batch-${first.id}`,
+        timestamp: Math.floor(Date.parse(first.acceptedAt) / 1000),
+        contentType: single ? ENVELOPE_CONTENT_TYPE : BATCH_CONTENT_TYPE,
+        headers: single?.requestId ? { [HEADERS.requestId]: single.requestId } : { 'x-batch-size': envelopes.length },
+      })
+      .then(
+        () => queue.forEach((item) => item.resolve()),
+        (error: unknown) => queue.forEach((item) => item.reject(error)),
+      )
+      .finally(() => {
+        this.pendingCount -= queue.length;
+      });
+  }
+}

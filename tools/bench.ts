@@ -1,0 +1,312 @@
+/**
+ * `make bench`: the native throughput benchmark. Runs the same load against our stack (app under pm2-runtime in
+ * cluster mode -> RabbitMQ with confirms -> three workers) and against the seed post's cluster-IPC design
+ * (tools/baseline), both delivering to the sandbox, and prints one JSON line per design plus one with the ratios.
+ * Method and figures: docs/performance.md. Env: BENCH_SECONDS (20), BENCH_CONNECTIONS (100), BENCH_DESIGNS
+ * (pm2-rabbitmq,cluster-ipc), BENCH_DRAIN_TIMEOUT_S (300); API_INSTANCES, PREFETCH, BASELINE_INSTANCES pass through.
+ * Everything it starts runs in process groups it stops by PID before exiting, also on errors and signals.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { killAllGroupsNow, startGroup, stopAllGroups, type GroupProcess } from './bench/processes';
+import { histogramQuantile, percentile, round, StackSampler, type SampleReport } from './bench/sampler';
+import {
+  APP_URL,
+  BROKER_PID_FILE,
+  clearSandbox,
+  purgeQueues,
+  sandboxMessages,
+  SANDBOX_URL,
+  sleep,
+  waitReady,
+  workerEndToEndBuckets,
+  workersProcessed,
+  workQueueDepth,
+} from './bench/stack-io';
+import type { ChannelStats } from './baseline/ipc';
+
+const ROOT = path.resolve(__dirname, '../..');
+const DIST = path.join(ROOT, 'dist');
+const SECONDS = Number(process.env.BENCH_SECONDS) || 20;
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS) || 100;
+const DRAIN_TIMEOUT_MS = (Number(process.env.BENCH_DRAIN_TIMEOUT_S) || 300) * 1000;
+const DESIGNS = (process.env.BENCH_DESIGNS ?? 'pm2-rabbitmq,cluster-ipc').split(',').map((d) => d.trim());
+const STATS_PORT = Number(process.env.BASELINE_STATS_PORT) || 8099;
+const QUIET = { LOG_LEVEL: 'warn' };
+
+interface LoadResult {
+  startedAt: number;
+  finishedAt: number;
+  seconds: number;
+  requests: number;
+  statusCodes: Record<string, number>;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  latency: { p50: number; p90: number; p99: number; max: number; mean: number };
+}
+
+/** Hooks one design gives the common run: how to tell it has drained, and its own end-to-end figures. */
+interface Design {
+  name: string;
+  stack: GroupProcess;
+  /** Work the design has finished (delivered or given up); undefined if it cannot tell. */
+  processed: () => Promise<number>;
+  /** Messages still waiting inside the design (broker queues; 0 when it cannot tell). */
+  backlog: () => Promise<number>;
+  /** The design's own end-to-end latency (acceptedAt -> provider accepted), p50/p99 in ms. */
+  selfEndToEnd: () => Promise<{ p50: number | null; p99: number | null; source: string }>;
+}
+
+function brokerPid(): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(BROKER_PID_FILE, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function startSandbox(): GroupProcess {
+  return startGroup('sandbox', process.execPath, [path.join(DIST, 'services/sandbox/main.js')], QUIET, ROOT);
+}
+
+/** Our stack: the app and the three workers under one pm2-runtime with a PM2 home of its own, as `make dev`. */
+async function startOurs(): Promise<Design> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-bench-pm2-'));
+  const ecosystem = path.join(home, 'ecosystem.config.js');
+  const services = ['app', 'sms-worker', 'email-worker', 'notif-worker'];
+  const requires = services.map((service) => `...require(${JSON.stringify(path.join(ROOT, 'services', service, 'ecosystem.config.js'))}).apps`);
+  fs.writeFileSync(ecosystem, `module.exports = { apps: [${requires.join(', ')}] };\n`);
+  const stack = startGroup('pm2-rabbitmq', path.join(ROOT, 'node_modules/.bin/pm2-runtime'), [ecosystem], { PM2_HOME: home, ...QUIET }, ROOT);
+  const alive = () => stack.child.exitCode === null;
+  await waitReady([`${APP_URL}/readyz`, ...[9101, 9102, 9103].map((port) => `http://127.0.0.1:${port}/readyz`)], 90_000, alive);
+  return {
+    name: 'pm2-rabbitmq',
+    stack,
+    processed: workersProcessed,
+    backlog: workQueueDepth,
+    async selfEndToEnd() {
+      const buckets = await workerEndToEndBuckets();
+      const q = (p: number) => {
+        const value = histogramQuantile(buckets, p);
+        return value === null ? null : round(value * 1000, 1);
+      };
+      return { p50: q(0.5), p99: q(0.99), source: 'workers message_end_to_end_seconds histogram (interpolated)' };
+    },
+  };
+}
+
+async function baselineStats(): Promise<ChannelStats[]> {
+  const response = await fetch(`http://127.0.0.1:${STATS_PORT}/baseline/stats`, { signal: AbortSignal.timeout(10_000) });
+  if (!response.ok) throw new Error(`baseline stats answered ${response.status}`);
+  return ((await response.json()) as { channels: ChannelStats[] }).channels;
+}
+
+/** The seed post's design (tools/baseline): cluster master, app workers, three forked channel workers. */
+async function startBaseline(): Promise<Design> {
+  const stack = startGroup('cluster-ipc', process.execPath, [path.join(DIST, 'tools/baseline/main.js')], { BASELINE_STATS_PORT: String(STATS_PORT), ...QUIET }, ROOT);
+  const alive = () => stack.child.exitCode === null;
+  await waitReady([`${APP_URL}/readyz`, `http://127.0.0.1:${STATS_PORT}/baseline/stats`], 60_000, alive);
+  return {
+    name: 'cluster-ipc',
+    stack,
+    processed: async () => (await baselineStats()).reduce((sum, s) => sum + s.delivered + s.failed, 0),
+    backlog: async () => (await baselineStats()).reduce((sum, s) => sum + s.waiting + s.inFlight, 0),
+    async selfEndToEnd() {
+      const samples = (await baselineStats()).flatMap((s) => s.samplesMs).sort((a, b) => a - b);
+      return { p50: percentile(samples, 50), p99: percentile(samples, 99), source: 'channel workers, every delivery (acceptedAt -> provider accepted)' };
+    },
+  };
+}
+
+let loadProcess: ChildProcess | undefined;
+
+/** Runs the load generator (tools/bench/load.ts) in a process of its own and returns its JSON line. */
+function runLoad(): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(DIST, 'tools/bench/load.js')], {
+      env: { ...process.env, BENCH_URL: APP_URL, BENCH_SECONDS: String(SECONDS), BENCH_CONNECTIONS: String(CONNECTIONS) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    loadProcess = child;
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      loadProcess = undefined;
+      if (code !== 0) return reject(new Error(`load generator exited with ${code}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as LoadResult);
+      } catch (error) {
+        reject(new Error(`load generator printed no JSON: ${out.slice(0, 500)} (${(error as Error).message})`));
+      }
+    });
+  });
+}
+
+/** Waits until nothing is queued and the finished count has reached `accepted` or stopped moving for 5 s. */
+async function waitDrained(design: Design, accepted: number): Promise<void> {
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  let last = -1;
+  let stableSince = Date.now();
+  for (;;) {
+    const [processed, backlog] = await Promise.all([design.processed(), design.backlog()]);
+    if (processed !== last) {
+      last = processed;
+      stableSince = Date.now();
+    }
+    if (backlog === 0 && (processed >= accepted || Date.now() - stableSince > 5000)) return;
+    if (Date.now() > deadline) throw new Error(`${design.name}: not drained after ${DRAIN_TIMEOUT_MS / 1000} s (processed ${processed}/${accepted}, backlog ${backlog})`);
+    await sleep(250);
+  }
+}
+
+/** Reads the sandbox until its count stops moving; returns unique ids and latencies from the `t=` stamps. */
+async function collectDeliveries(): Promise<{ delivered: number; duplicates: number; lastReceivedAt: number; e2e: number[] }> {
+  let messages = await sandboxMessages();
+  for (;;) {
+    await sleep(1000);
+    const again = await sandboxMessages();
+    if (again.length === messages.length) break;
+    messages = again;
+  }
+  const seen = new Set<string>();
+  const e2e: number[] = [];
+  let lastReceivedAt = 0;
+  let duplicates = 0;
+  for (const message of messages) {
+    const received = Date.parse(message.receivedAt);
+    lastReceivedAt = Math.max(lastReceivedAt, received);
+    const key = message.id ?? `${message.channel}:${JSON.stringify(message.content)}`;
+    if (seen.has(key)) {
+      duplicates += 1;
+      continue;
+    }
+    seen.add(key);
+    const text = `${String(message.content.body ?? '')} ${String(message.content.subject ?? '')}`;
+    const stamp = /t=(\d{13})/.exec(text);
+    if (stamp) e2e.push(received - Number(stamp[1]));
+  }
+  e2e.sort((a, b) => a - b);
+  return { delivered: seen.size, duplicates, lastReceivedAt, e2e };
+}
+
+async function runDesign(name: string, sandbox: GroupProcess): Promise<Record<string, unknown>> {
+  const design = name === 'cluster-ipc' ? await startBaseline() : await startOurs();
+  try {
+    if (name !== 'cluster-ipc') await purgeQueues();
+    await clearSandbox();
+    await sleep(1000);
+    const broker = brokerPid();
+    const sampler = new StackSampler(() => [
+      { pid: design.stack.pid },
+      ...(broker && name !== 'cluster-ipc' ? [{ pid: broker, as: 'broker' }] : []),
+      { pid: sandbox.pid, as: 'sandbox', external: true },
+    ]);
+    sampler.start();
+    const load = await runLoad();
+    const loadEndCpu = { ...sampler.stop().cpuSeconds };
+    sampler.start();
+    const accepted = load.statusCodes['202'] ?? 0;
+    await waitDrained(design, accepted);
+    const deliveries = await collectDeliveries();
+    const report = sampler.stop();
+    const self = await design.selfEndToEnd();
+    const window = (deliveries.lastReceivedAt - load.startedAt) / 1000;
+    return {
+      design: design.name,
+      accepted_per_s: round(accepted / load.seconds),
+      delivered_per_s: round(window > 0 ? deliveries.delivered / window : 0),
+      http_p50_ms: load.latency.p50,
+      http_p99_ms: load.latency.p99,
+      e2e_p50_ms: percentile(deliveries.e2e, 50),
+      e2e_p99_ms: percentile(deliveries.e2e, 99),
+      e2e_self_p50_ms: self.p50,
+      e2e_self_p99_ms: self.p99,
+      errors: load.requests - accepted,
+      accepted,
+      delivered: deliveries.delivered,
+      duplicates: deliveries.duplicates,
+      drain_s: round((deliveries.lastReceivedAt - load.finishedAt) / 1000, 2),
+      status_codes: load.statusCodes,
+      peak_rss_mb: report.peakRssMb,
+      cpu_s_load: loadEndCpu,
+      cpu_s_total: mergeCpu(loadEndCpu, report),
+      processes: report.processes,
+      settings: { seconds: SECONDS, connections: CONNECTIONS, cpus: os.availableParallelism(), api_instances: process.env.API_INSTANCES ?? null, prefetch: process.env.PREFETCH ?? null, baseline_instances: process.env.BASELINE_INSTANCES ?? null },
+    };
+  } catch (error) {
+    process.stderr.write(`--- ${design.name} output (tail) ---\n${design.stack.output().slice(-3000)}\n`);
+    throw error;
+  } finally {
+    await design.stack.stop('SIGTERM', 20_000);
+  }
+}
+
+/** CPU seconds of the load phase plus those of the drain phase, per label. */
+function mergeCpu(load: Record<string, number>, drain: SampleReport): Record<string, number> {
+  const merged: Record<string, number> = { ...load };
+  for (const [label, seconds] of Object.entries(drain.cpuSeconds)) merged[label] = round((merged[label] ?? 0) + seconds, 2);
+  return merged;
+}
+
+async function main(): Promise<void> {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`bench: ${signal}; stopping everything it started\n`);
+    loadProcess?.kill('SIGKILL');
+    void stopAllGroups().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', () => {
+    loadProcess?.kill('SIGKILL');
+    killAllGroupsNow();
+  });
+
+  const sandbox = startSandbox();
+  const results: Array<Record<string, unknown>> = [];
+  try {
+    await waitReady([`${SANDBOX_URL}/healthz`], 30_000, () => sandbox.child.exitCode === null);
+    for (const name of DESIGNS) {
+      const result = await runDesign(name, sandbox);
+      results.push(result);
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+    }
+    const ours = results.find((r) => r.design === 'pm2-rabbitmq');
+    const baseline = results.find((r) => r.design === 'cluster-ipc');
+    if (ours && baseline) {
+      const ratio = (key: string) => {
+        const a = ours[key] as number | null;
+        const b = baseline[key] as number | null;
+        return a !== null && b ? round(a / b, 3) : null;
+      };
+      const rss = (r: Record<string, unknown>) => (r.peak_rss_mb as Record<string, number>).total ?? 0;
+      process.stdout.write(
+        `${JSON.stringify({
+          ratio_delivered_per_s: ratio('delivered_per_s'),
+          ratio_accepted_per_s: ratio('accepted_per_s'),
+          ratio_http_p99_ms: ratio('http_p99_ms'),
+          ratio_e2e_p50_ms: ratio('e2e_p50_ms'),
+          ratio_e2e_p99_ms: ratio('e2e_p99_ms'),
+          ratio_peak_rss_total: round(rss(ours) / Math.max(1, rss(baseline)), 3),
+        })}\n`,
+      );
+    }
+  } catch (error) {
+    for (const group of [sandbox]) process.stderr.write(`--- ${group.name} output (tail) ---\n${group.output().slice(-3000)}\n`);
+    throw error;
+  } finally {
+    await stopAllGroups();
+  }
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`bench failed: ${error.stack ?? error.message}\n`);
+  process.exitCode = 1;
+});
