@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { processTree, readStat, signal } from '../../tools/lib/proc';
 import { ROOT } from './broker';
 
 export interface RunningProcess {
@@ -17,9 +18,10 @@ const started = new Set<RunningProcess>();
 
 /**
  * Starts a process in its own process group, so stopping it by PID also stops what it started (pm2-runtime's
- * apps). Everything started here is tracked, and `stopAll()` (called in afterAll) leaves nothing running.
+ * apps); `cleanup` names a folder removed once it has stopped. Everything started here is tracked, and
+ * `stopAll()` (called in afterAll) leaves nothing running.
  */
-export function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv = {}): RunningProcess {
+export function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv = {}, cleanup?: string): RunningProcess {
   const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (chunk: Buffer) => {
@@ -36,29 +38,19 @@ export function startProcess(command: string, args: string[], env: NodeJS.Proces
     child,
     output: () => output,
     exited,
-    async stop(signal = 'SIGTERM', timeoutMs = 20_000) {
+    async stop(name = 'SIGTERM', timeoutMs = 20_000) {
+      // Descendants in process groups of their own (PM2 may start apps that way) are remembered now and killed
+      // if they outlive the leader.
+      const strays = processTree(pid).filter((member) => member !== pid && readStat(member)?.pgrp !== pid);
       if (child.exitCode === null && child.signalCode === null) {
-        try {
-          process.kill(-pid, signal);
-        } catch {
-          // already gone
-        }
-        const timer = setTimeout(() => {
-          try {
-            process.kill(-pid, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        }, timeoutMs);
+        signal(-pid, name);
+        const timer = setTimeout(() => signal(-pid, 'SIGKILL'), timeoutMs);
         await exited;
         clearTimeout(timer);
       }
-      // Children that outlived their leader (none should) are killed with the group.
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        // group empty
-      }
+      signal(-pid, 'SIGKILL');
+      for (const stray of strays) signal(stray, 'SIGKILL');
+      if (cleanup) fs.rmSync(cleanup, { recursive: true, force: true });
       started.delete(handle);
       return child.exitCode;
     },
@@ -88,5 +80,5 @@ export function startPm2(services: string[], env: NodeJS.ProcessEnv = {}): Runni
   const ecosystem = path.join(home, 'ecosystem.config.js');
   const requires = services.map((service) => `...require(${JSON.stringify(path.join(ROOT, 'services', service, 'ecosystem.config.js'))}).apps`);
   fs.writeFileSync(ecosystem, `module.exports = { apps: [${requires.join(', ')}] };\n`);
-  return startProcess(path.join(ROOT, 'node_modules/.bin/pm2-runtime'), [ecosystem], { PM2_HOME: home, LOG_LEVEL: 'warn', ...env });
+  return startProcess(path.join(ROOT, 'node_modules/.bin/pm2-runtime'), [ecosystem], { PM2_HOME: home, LOG_LEVEL: 'warn', ...env }, home);
 }

@@ -1,3 +1,4 @@
+import { waitReady as waitUntilReady } from '../../tools/lib/http-probe';
 import { waitFor } from './wait';
 
 /** Native default ports (DESIGN.md); the tests use them, so `make dev` must not run at the same time. */
@@ -5,19 +6,11 @@ export const PORTS = { app: 8080, sandbox: 8025, smtp: 2525, sms: 9101, email: 9
 export const APP = `http://127.0.0.1:${PORTS.app}`;
 export const SANDBOX = `http://127.0.0.1:${PORTS.sandbox}`;
 
-export async function httpStatus(url: string): Promise<number | undefined> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    await response.arrayBuffer();
-    return response.status;
-  } catch {
-    return undefined;
-  }
-}
+export { httpStatus } from '../../tools/lib/http-probe';
 
 /** Waits until every URL answers 200. */
-export async function waitReady(urls: string[], timeoutMs = 60_000): Promise<void> {
-  for (const url of urls) await waitFor(`${url} to answer 200`, async () => ((await httpStatus(url)) === 200 ? true : undefined), timeoutMs, 200);
+export function waitReady(urls: string[], timeoutMs = 60_000): Promise<void> {
+  return waitUntilReady(urls, timeoutMs);
 }
 
 export const READY_URLS = {

@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { processTree, readStat } from '../lib/proc';
+
+export { processTree, readStat, type ProcStat } from '../lib/proc';
 
 /** A process the benchmark started in a process group of its own; stopping it stops the whole group. */
 export interface GroupProcess {
@@ -77,46 +80,6 @@ export function killAllGroupsNow(): void {
  * `root` and every process in its group or below it in the process tree (PM2 may start apps in groups of their
  * own, so the group alone is not enough).
  */
-export function processTree(root: number): number[] {
-  const stats = new Map<number, ProcStat>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = readStat(Number(entry));
-    if (stat) stats.set(Number(entry), stat);
-  }
-  const members = new Set<number>();
-  for (const [pid, stat] of stats) if (pid === root || stat.pgrp === root) members.add(pid);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const [pid, stat] of stats) {
-      if (!members.has(pid) && members.has(stat.ppid)) {
-        members.add(pid);
-        grew = true;
-      }
-    }
-  }
-  return [...members];
-}
-
-export interface ProcStat {
-  ppid: number;
-  pgrp: number;
-  /** utime + stime in clock ticks. */
-  cpuTicks: number;
-}
-
-export function readStat(pid: number): ProcStat | undefined {
-  try {
-    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(fields[1]), pgrp: Number(fields[2]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
-  } catch {
-    return undefined;
-  }
-}
-
 export function readRssKb(pid: number): number | undefined {
   try {
     const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -9,29 +9,7 @@ export const WORKER_METRICS = [9101, 9102, 9103].map((port) => `http://127.0.0.1
 export const WORK_QUEUES = ['relay.sms', 'relay.email', 'relay.notif'];
 const ALL_QUEUES = [...WORK_QUEUES, 'relay.sms.dead', 'relay.email.dead', 'relay.notif.dead', 'relay.retry.1s', 'relay.retry.5s', 'relay.retry.30s', 'relay.retry.2m', 'relay.unroutable'];
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-export async function httpStatus(url: string): Promise<number | undefined> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    await response.arrayBuffer();
-    return response.status;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Waits until every URL answers 200, or throws naming the first that did not. */
-export async function waitReady(urls: string[], timeoutMs = 60_000, alive: () => boolean = () => true): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (const url of urls) {
-    while ((await httpStatus(url)) !== 200) {
-      if (!alive()) throw new Error(`the stack exited while waiting for ${url}`);
-      if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms`);
-      await sleep(200);
-    }
-  }
-}
+export { httpStatus, sleep, waitReady } from '../lib/http-probe';
 
 export interface SandboxMessage {
   id?: string;

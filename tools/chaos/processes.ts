@@ -1,6 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { commandLine, processTree, signal } from '../lib/proc';
+
+export { commandLine, processTree } from '../lib/proc';
+
+const signalGroup = (pid: number, name: NodeJS.Signals) => signal(-pid, name);
 import { ROOT } from './stack-http';
 
 /** pm2-runtime and its apps, started in a process group of their own; `stop()` leaves none of them running. */
@@ -65,48 +70,3 @@ export function startPm2Stack(services: string[], env: NodeJS.ProcessEnv, appEnv
   };
 }
 
-function signalGroup(pid: number, name: NodeJS.Signals): void {
-  signal(-pid, name);
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // already gone
-  }
-}
-
-export function commandLine(pid: number): string {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-  } catch {
-    return '';
-  }
-}
-
-/** `root`, the members of its process group, and everything below them in the process tree. */
-export function processTree(root: number): number[] {
-  const parents = new Map<number, { ppid: number; pgrp: number }>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const text = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      parents.set(Number(entry), { ppid: Number(fields[1]), pgrp: Number(fields[2]) });
-    } catch {
-      // exited meanwhile
-    }
-  }
-  const members = new Set<number>([...parents].filter(([pid, stat]) => pid === root || stat.pgrp === root).map(([pid]) => pid));
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [pid, stat] of parents) {
-      if (!members.has(pid) && members.has(stat.ppid)) {
-        members.add(pid);
-        grew = true;
-      }
-    }
-  }
-  return [...members];
-}

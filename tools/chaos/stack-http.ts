@@ -16,29 +16,7 @@ export const READY_URLS = [
 
 export type Channel = 'sms' | 'email' | 'notif';
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-export async function httpStatus(url: string): Promise<number | undefined> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    await response.arrayBuffer();
-    return response.status;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Waits until every URL answers 200; throws naming the first one that did not, or when `alive()` turns false. */
-export async function waitReady(urls: string[], timeoutMs: number, alive: () => boolean = () => true): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (const url of urls) {
-    while ((await httpStatus(url)) !== 200) {
-      if (!alive()) throw new Error(`the stack exited while waiting for ${url}`);
-      if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms`);
-      await sleep(200);
-    }
-  }
-}
+export { httpStatus, sleep, waitReady } from '../lib/http-probe';
 
 export interface SandboxMessage {
   id?: string;
