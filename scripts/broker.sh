@@ -3,7 +3,8 @@
 # tests exercise the real config (the system node on 5672 is never touched).
 #   scripts/broker.sh start (fresh data) | stop | resume (keep data) | restart (stop + resume) | status | wait
 # Env: RELAY_AMQP_PORT (5673), RELAY_MGMT_PORT (15673), RELAY_PROM_PORT (15693), RELAY_DIST_PORT (25673),
-#      RELAY_NODE (relay-<amqp port>), RELAY_BROKER_DIR (/tmp/relay-rabbitmq-<amqp port>).
+#      RELAY_NODE (relay-<amqp port>), RELAY_BROKER_DIR (/tmp/relay-rabbitmq-<amqp port>),
+#      RELAY_BROKER_ERL_ARGS ("+S 1:1": extra Erlang VM flags for the node).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +16,10 @@ node=${RELAY_NODE:-relay-$amqp_port}@localhost
 dir=${RELAY_BROKER_DIR:-/tmp/relay-rabbitmq-$amqp_port}
 pid_file=$dir/node.pid
 
+# One Erlang scheduler by default: on a 2-core dev box or CI runner the broker's second scheduler competes with the
+# Node processes for the same cores (measured: delivered/s 817-900 -> 1120, CPU per message -20 %, docs/performance.md).
+# A broker on its own machine or container wants the default (one scheduler per core): set RELAY_BROKER_ERL_ARGS="".
+export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=${RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS-${RELAY_BROKER_ERL_ARGS-+S 1:1}}
 export RABBITMQ_NODENAME=$node RABBITMQ_NODE_PORT=$amqp_port RABBITMQ_DIST_PORT=$dist_port \
   RABBITMQ_MNESIA_BASE=$dir/mnesia RABBITMQ_LOG_BASE=$dir/log RABBITMQ_PID_FILE=$pid_file \
   RABBITMQ_CONFIG_FILE=$dir/rabbitmq.conf RABBITMQ_ENABLED_PLUGINS_FILE=$dir/enabled_plugins

@@ -12,6 +12,8 @@ export const appConfigSchema = z
     PUBLISH_MAX_IN_FLIGHT: positiveIntVar(10_000),
     /** Group commit: most envelopes of one type that share one AMQP message and confirm; 1 turns it off. */
     GROUP_COMMIT_MAX: positiveIntVar(100),
+    /** Group commit: how long the first request of a batch waits for others (0: the same event-loop turn only). */
+    GROUP_COMMIT_WINDOW_MS: z.coerce.number().int().min(0).max(50).default(0),
     /** How long a request waits for the broker's confirm before it gets a 503. */
     PUBLISH_TIMEOUT_MS: positiveIntVar(5000),
     /** Largest JSON body accepted (bytes or a unit string like 100kb); larger gets 413. */

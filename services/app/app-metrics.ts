@@ -25,6 +25,12 @@ export function createAppMetrics(registry: Registry, readPublisherInFlight: () =
       labelNames: ['type', 'outcome'] as const,
       registers: [registry],
     }),
+    batchSize: new Histogram({
+      name: 'publish_batch_size',
+      help: 'Envelopes per AMQP message published (group commit)',
+      buckets: [1, 2, 5, 10, 20, 50, 100],
+      registers: [registry],
+    }),
     publisherInFlight: new Gauge({
       name: 'publisher_in_flight',
       help: 'Messages accepted by the API and awaiting a broker confirm',

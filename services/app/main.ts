@@ -33,7 +33,12 @@ async function main(): Promise<void> {
   connection.on('connected', () => metrics.brokerConnected.set(1));
   connection.on('disconnected', () => metrics.brokerConnected.set(0));
   const publisher = new ConfirmPublisher(connection, logger, { maxInFlight: config.PUBLISH_MAX_IN_FLIGHT, confirmTimeoutMs: config.PUBLISH_TIMEOUT_MS });
-  groupCommit = new GroupCommitPublisher(publisher, { maxBatch: config.GROUP_COMMIT_MAX, maxPending: config.PUBLISH_MAX_IN_FLIGHT });
+  groupCommit = new GroupCommitPublisher(publisher, {
+    maxBatch: config.GROUP_COMMIT_MAX,
+    maxPending: config.PUBLISH_MAX_IN_FLIGHT,
+    windowMs: config.GROUP_COMMIT_WINDOW_MS,
+    onBatch: (size) => metrics.batchSize.observe(size),
+  });
   connection.start();
 
   const app = createApp({
