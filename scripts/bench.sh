@@ -3,7 +3,7 @@
 # Starts the private broker on 5673 if it is not running and leaves it running. Prints one JSON line per design
 # and one with the ratios (docs/performance.md explains the fields).
 # On a shared machine run it as: flock /tmp/relay-stack.lock bash scripts/bench.sh
-# Env: BENCH_SECONDS (20), BENCH_CONNECTIONS (100), BENCH_DESIGNS (pm2-rabbitmq,cluster-ipc), API_INSTANCES (1),
+# Env: BENCH_SECONDS (45), BENCH_CONNECTIONS (100), BENCH_DESIGNS (pm2-rabbitmq,cluster-ipc), API_INSTANCES (1),
 #      PREFETCH, BASELINE_INSTANCES (1); BENCH_BROKER_ERL_ARGS: restart the broker with these extra Erlang VM flags
 #      (e.g. "+S 1:1") for this run only, and restart it with the committed settings afterwards.
 set -euo pipefail
@@ -25,4 +25,6 @@ fi
 # One HTTP process per design by default: on 2 cores the workers, the broker, the sandbox and the load generator
 # need the other core (measured: ours 518 -> 698 delivered/s going from 2 to 1 instance; docs/performance.md).
 export API_INSTANCES=${API_INSTANCES:-1} BASELINE_INSTANCES=${BASELINE_INSTANCES:-1}
+# 45 s: shorter runs are dominated by start-up and drain noise (20 s runs spread 0.73-1.16 in ratio).
+export BENCH_SECONDS=${BENCH_SECONDS:-45}
 node dist/tools/bench.js

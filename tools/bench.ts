@@ -2,7 +2,7 @@
  * `make bench`: the native throughput benchmark. Runs the same load against our stack (app under pm2-runtime in
  * cluster mode -> RabbitMQ with confirms -> three workers) and against the seed post's cluster-IPC design
  * (tools/baseline), both delivering to the sandbox, and prints one JSON line per design plus one with the ratios.
- * Method and figures: docs/performance.md. Env: BENCH_SECONDS (20), BENCH_CONNECTIONS (100), BENCH_DESIGNS
+ * Method and figures: docs/performance.md. Env: BENCH_SECONDS (20; scripts/bench.sh sets 45), BENCH_CONNECTIONS (100), BENCH_DESIGNS
  * (pm2-rabbitmq,cluster-ipc), BENCH_DRAIN_TIMEOUT_S (300); API_INSTANCES, PREFETCH, BASELINE_INSTANCES pass through.
  * Everything it starts runs in process groups it stops by PID before exiting, also on errors and signals.
  */

@@ -109,6 +109,12 @@ export function build(): Record<string, unknown> {
         ], { unit: 's', min: 0 }),
       )
       .withPanel(
+        timeSeries('Envelopes per AMQP message (group commit)', [
+          { expr: `sum(rate(publish_batch_size_sum{job="app"}[${RATE}])) / sum(rate(publish_batch_size_count{job="app"}[${RATE}]))`, legend: 'mean' },
+          { expr: `histogram_quantile(0.99, sum by (le) (rate(publish_batch_size_bucket{job="app"}[${RATE}])))`, legend: 'p99' },
+        ], { min: 0, description: 'Requests that arrived together and shared one persistent message and one broker confirm.' }),
+      )
+      .withPanel(
         timeSeries('API responses / s by status', [
           { expr: `sum by (status) (rate(http_requests_total{job="app", route=~"/v1/.*"}[${RATE}]))`, legend: '{{status}}' },
         ], { unit: 'reqps', min: 0, stacked: true, description: 'POST /v1/* only (health and metrics endpoints excluded).' }),
