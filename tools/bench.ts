@@ -70,7 +70,7 @@ function brokerPid(): number | undefined {
 }
 
 function startSandbox(): GroupProcess {
-  return startGroup('sandbox', process.execPath, [path.join(DIST, 'services/sandbox/main.js')], QUIET, ROOT);
+  return startGroup('sandbox', process.execPath, [path.join(DIST, 'services/sandbox/main.js')], { env: QUIET, cwd: ROOT });
 }
 
 /** Our stack: the app and the three workers under one pm2-runtime with a PM2 home of its own, as `make dev`. */
@@ -80,7 +80,7 @@ async function startOurs(): Promise<Design> {
   const services = ['app', 'sms-worker', 'email-worker', 'notif-worker'];
   const requires = services.map((service) => `...require(${JSON.stringify(path.join(ROOT, 'services', service, 'ecosystem.config.js'))}).apps`);
   fs.writeFileSync(ecosystem, `module.exports = { apps: [${requires.join(', ')}] };\n`);
-  const stack = startGroup('pm2-rabbitmq', path.join(ROOT, 'node_modules/.bin/pm2-runtime'), [ecosystem], { PM2_HOME: home, ...QUIET }, ROOT);
+  const stack = startGroup('pm2-rabbitmq', path.join(ROOT, 'node_modules/.bin/pm2-runtime'), [ecosystem], { env: { PM2_HOME: home, ...QUIET }, cwd: ROOT, cleanup: home });
   const alive = () => stack.child.exitCode === null;
   await waitReady([`${APP_URL}/readyz`, ...[9101, 9102, 9103].map((port) => `http://127.0.0.1:${port}/readyz`)], 90_000, alive);
   return {
@@ -107,7 +107,7 @@ async function baselineStats(): Promise<ChannelStats[]> {
 
 /** The seed post's design (tools/baseline): cluster master, app workers, three forked channel workers. */
 async function startBaseline(): Promise<Design> {
-  const stack = startGroup('cluster-ipc', process.execPath, [path.join(DIST, 'tools/baseline/main.js')], { BASELINE_STATS_PORT: String(STATS_PORT), ...QUIET }, ROOT);
+  const stack = startGroup('cluster-ipc', process.execPath, [path.join(DIST, 'tools/baseline/main.js')], { env: { BASELINE_STATS_PORT: String(STATS_PORT), ...QUIET }, cwd: ROOT });
   const alive = () => stack.child.exitCode === null;
   await waitReady([`${APP_URL}/readyz`, `http://127.0.0.1:${STATS_PORT}/baseline/stats`], 60_000, alive);
   return {
