@@ -2,6 +2,7 @@ import { BATCH_CONTENT_TYPE, ENVELOPE_CONTENT_TYPE, encodeBatch, encodeEnvelope,
 import { BrokerUnavailableError } from '../shared/messaging/errors';
 import type { ConfirmPublisher } from '../shared/messaging/publisher';
 import { HEADERS, MESSAGES_EXCHANGE, type MessageType } from '../shared/messaging/topology';
+import { waitUntil } from '../shared/process/wait-until';
 
 export interface GroupCommitOptions {
   /** Most envelopes in one AMQP message; 1 turns group commit off. Default 100. */
@@ -24,9 +25,9 @@ interface Waiting {
 }
 
 /**
- * Group commit: the requests of one type that arrive within a millisecond (`windowMs`) share one persistent AMQP
- * message and one publisher confirm. Each request still resolves only when
- * the broker confirmed the message that holds its envelope, so a 202 keeps meaning "durable". The broker stores,
+ * Group commit: the requests of one type that arrive together (the same event-loop turn, or `windowMs`) share one
+ * persistent AMQP message and one publisher confirm. Each request still resolves only when the broker confirmed
+ * the message that holds its envelope, so a 202 keeps meaning "durable". The broker stores,
  * replicates and delivers one message instead of N; the worker handles every item on its own.
  */
 export class GroupCommitPublisher {
@@ -50,17 +51,14 @@ export class GroupCommitPublisher {
   }
 
   /** Waits until every accepted envelope was confirmed or refused (used when draining), up to `timeoutMs`. */
-  async settle(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.pendingCount > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  settle(timeoutMs: number): Promise<void> {
+    return waitUntil(() => this.pendingCount === 0, timeoutMs);
   }
 
   publish(envelope: Envelope): Promise<void> {
     // Refuse at once what cannot be made durable now, instead of queueing it in memory.
-    if (!this.publisher.ready) {
-      const reason = this.publisher.blocked ? 'blocked' : 'disconnected';
-      return Promise.reject(new BrokerUnavailableError(reason, reason === 'blocked' ? 'the broker is blocking publishers (resource alarm)' : 'no open channel to the broker'));
-    }
+    const unavailable = this.publisher.unavailable();
+    if (unavailable) return Promise.reject(unavailable);
     if (this.pendingCount >= this.maxPending) {
       return Promise.reject(new BrokerUnavailableError('buffer_full', `${this.pendingCount} messages already awaiting confirms`));
     }

@@ -1,4 +1,3 @@
-import { waitReady as waitUntilReady } from '../../tools/lib/http-probe';
 import { waitFor } from './wait';
 
 /** Native default ports (DESIGN.md); the tests use them, so `make dev` must not run at the same time. */
@@ -6,12 +5,7 @@ export const PORTS = { app: 8080, sandbox: 8025, smtp: 2525, sms: 9101, email: 9
 export const APP = `http://127.0.0.1:${PORTS.app}`;
 export const SANDBOX = `http://127.0.0.1:${PORTS.sandbox}`;
 
-export { httpStatus } from '../../tools/lib/http-probe';
-
-/** Waits until every URL answers 200. */
-export function waitReady(urls: string[], timeoutMs = 60_000): Promise<void> {
-  return waitUntilReady(urls, timeoutMs);
-}
+export { httpStatus, waitReady } from '../../tools/lib/http-probe';
 
 export const READY_URLS = {
   app: `${APP}/readyz`,

@@ -1,6 +1,7 @@
 import type * as amqp from 'amqplib';
 import type { Logger } from '../logger/logger';
 import type { BrokerConnection } from './connection';
+import { waitUntil } from '../process/wait-until';
 import { BrokerUnavailableError } from './errors';
 
 export interface ConfirmPublisherOptions {
@@ -38,9 +39,11 @@ export class ConfirmPublisher {
     return this.channel !== undefined && !this.connection.blocked;
   }
 
-  /** True while the broker applies a resource alarm to this connection. */
-  get blocked(): boolean {
-    return this.connection.blocked;
+  /** Why nothing can be published right now (no channel, or the broker blocks publishers), or undefined. */
+  unavailable(): BrokerUnavailableError | undefined {
+    if (!this.channel) return new BrokerUnavailableError('disconnected', 'no open channel to the broker');
+    if (this.connection.blocked) return new BrokerUnavailableError('blocked', 'the broker is blocking publishers (resource alarm)');
+    return undefined;
   }
 
   get inFlight(): number {
@@ -50,8 +53,8 @@ export class ConfirmPublisher {
   /** Resolves when the broker confirmed the message; rejects with BrokerUnavailableError otherwise, never hangs. */
   publish(exchange: string, routingKey: string, content: Buffer, options: PublishOptions): Promise<void> {
     const channel = this.channel;
-    if (!channel) return Promise.reject(new BrokerUnavailableError('disconnected', 'no open channel to the broker'));
-    if (this.connection.blocked) return Promise.reject(new BrokerUnavailableError('blocked', 'the broker is blocking publishers (resource alarm)'));
+    const unavailable = this.unavailable();
+    if (unavailable || !channel) return Promise.reject(unavailable);
     if (this.inFlightCount >= this.maxInFlight) {
       return Promise.reject(new BrokerUnavailableError('buffer_full', `${this.inFlightCount} messages already awaiting confirms`));
     }
@@ -86,9 +89,8 @@ export class ConfirmPublisher {
   }
 
   /** Waits for every outstanding confirm (used when draining), up to `timeoutMs`. */
-  async settle(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.inFlightCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  settle(timeoutMs: number): Promise<void> {
+    return waitUntil(() => this.inFlightCount === 0, timeoutMs);
   }
 
   async close(): Promise<void> {
