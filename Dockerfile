@@ -3,8 +3,9 @@
 # service by naming its PM2 ecosystem file, e.g. `command: ["services/sms-worker/ecosystem.config.js"]`.
 # test/compose/production-layout.test.ts rebuilds the runtime layout below without Docker: keep them in step.
 
-# Pinned to the Node release the project is developed and tested on (`node --version`: v20.20.2).
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+# Pinned to the Node release the project is developed and tested on: Node 24 LTS, the same release that
+# scripts/node-runtime.sh runs natively (`make dev`, `make test`, CI). docs/containers.md says why 24.
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # --- build: all dependencies, TypeScript -> dist/ ---------------------------------------------------------
 FROM ${NODE_IMAGE} AS build

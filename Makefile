@@ -2,10 +2,19 @@
 SHELL := /bin/bash
 SERVICE ?= sms-worker
 N ?= 2
+# `make up SERVICES="app sms-worker"` starts only those (and what they depend on); empty: every service.
+SERVICES ?=
 COMPOSE ?= docker compose
 
+# Native targets run on the Node major of the Dockerfile (scripts/node-runtime.sh installs it once when the system
+# Node is another major). Recursive (=) on purpose: compose-only targets such as `make up` never evaluate it.
+NODE_VERSION ?= 24.22.3
+SYSTEM_PATH := $(PATH)
+NATIVE_TARGETS := node_modules install build dev test bench chaos replay-dead dashboards compose-test
+$(NATIVE_TARGETS): export PATH = $(shell RELAY_NODE_VERSION=$(NODE_VERSION) scripts/node-runtime.sh):$(SYSTEM_PATH)
+
 .DEFAULT_GOAL := help
-.PHONY: help install build up down logs ps scale loadtest dev test test-unit check bench chaos replay-dead dashboards clean
+.PHONY: help install build up down logs ps scale loadtest dev test compose-test bench chaos replay-dead dashboards clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -19,8 +28,8 @@ install: node_modules ## install npm dependencies (npm ci)
 build: node_modules ## compile TypeScript into dist/
 	npm run build
 
-up: ## docker compose: build and start the whole stack, healthy, dashboards provisioned
-	$(COMPOSE) up -d --build --wait
+up: ## docker compose: build and start the whole stack, healthy, dashboards provisioned (COMPOSE=docker-compose for v1)
+	COMPOSE="$(COMPOSE)" SERVICES="$(SERVICES)" scripts/compose-up.sh
 
 down: ## docker compose: stop and remove the stack (volumes kept)
 	$(COMPOSE) down
@@ -42,6 +51,9 @@ dev: build ## the same services without Docker, in the foreground; Ctrl-C stops 
 
 test: build ## install deps, start a private broker, run every test, stop the broker
 	scripts/test.sh
+
+compose-test: build ## the real Dockerfile and docker-compose.yml under an OCI engine: healthy, traffic, scale, kill, down/up
+	scripts/compose-test.sh
 
 bench: build ## native throughput benchmark: this stack vs the cluster-IPC baseline
 	scripts/bench.sh

@@ -21,6 +21,8 @@ export interface LoadOptions {
   permanentShare: number;
   /** Give a request up (counted in `gaveUp`) when it has not been accepted after this long. */
   retryForMs: number;
+  /** The channels to send, in turn (all three by default). */
+  channels?: Channel[];
   /** Called after each settled request with the number settled so far. */
   onProgress?: (settled: number) => void;
 }
@@ -65,7 +67,8 @@ export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
   let next = 0;
   let settled = 0;
   const sendOne = async (n: number) => {
-    const channel = CHANNELS[n % 3] as Channel;
+    const channels = options.channels ?? CHANNELS;
+    const channel = channels[n % channels.length] as Channel;
     const roll = ((n * 7919) % 1000) / 1000; // deterministic spread of magic recipients over the run
     const recipient: Recipient = roll < options.permanentShare ? 'fail-permanent' : roll < options.permanentShare + options.flakyShare ? 'flaky' : 'normal';
     const body = JSON.stringify(requestBody(channel, recipient, n));

@@ -1,0 +1,185 @@
+/**
+ * `make compose-test`, the part that talks to the running containers (scripts/compose-test.sh starts the engine,
+ * builds the images and calls this). Each step proves one thing against the real docker-compose.yml and prints
+ * what it measured; any failure exits non-zero. The last line is the summary.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { driveLoad, type LoadResult } from '../chaos/load';
+import { APP_URL, resetSandbox, type Channel } from '../chaos/stack-http';
+import { compose, containers, ENGINE, inspect, make, run, waitHealthy } from './compose-cli';
+import { waitAllDelivered } from './delivery';
+import { query, waitQuery } from './prometheus';
+
+const ROOT = path.resolve(__dirname, path.basename(path.resolve(__dirname, '../..')) === 'dist' ? '../../..' : '../..');
+const SERVICES = (process.env.SERVICES ?? 'rabbitmq app sms-worker email-worker notif-worker sandbox prometheus').split(/\s+/);
+const BURST = Number(process.env.COMPOSE_TEST_BURST ?? 3000);
+const STOP_GRACE_S = 30; // docker-compose.yml stop_grace_period of the app
+const summary: string[] = [];
+const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
+
+async function step(title: string, body: () => Promise<string>): Promise<void> {
+  const started = Date.now();
+  process.stdout.write(`compose-test: ${title} ...\n`);
+  const detail = await body();
+  process.stdout.write(`compose-test: ok  ${title}: ${detail} (${seconds(started)} s)\n`);
+}
+
+async function postOne(channel: Channel): Promise<string> {
+  const route = { sms: '/v1/sms', email: '/v1/email', notif: '/v1/notifications' }[channel];
+  const body = { sms: { to: '+14155550100', body: 'compose' }, email: { to: 'a@example.com', subject: 'compose', text: 'hi' }, notif: { recipient: 'user-42', title: 'compose', body: 'hi' } }[channel];
+  const response = await fetch(`${APP_URL}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+  const answer = (await response.json()) as { id?: string; status?: string };
+  if (response.status !== 202 || !answer.id || answer.status !== 'queued') throw new Error(`${route} answered ${response.status} ${JSON.stringify(answer)}`);
+  return answer.id;
+}
+
+/** Delivered-count per sms-worker replica, as the compose Prometheus scraped it (keyed by target instance). */
+async function smsDeliveredByReplica(): Promise<Map<string, number>> {
+  const samples = await query('sum by (instance) (messages_processed_total{job="sms-worker",outcome="delivered"})');
+  return new Map(samples.map((s) => [s.metric.instance!, s.value]));
+}
+
+/** A load run must have every request answered 202 in the end (503s and network errors are retried). */
+function assertAllAccepted(load: LoadResult, total: number): void {
+  if (load.accepted.size === total) return;
+  throw new Error(`only ${load.accepted.size} of ${total} requests accepted: unexpected ${JSON.stringify(Object.fromEntries(load.unexpected))}, `
+    + `gave up ${load.gaveUp}, 503s ${load.unavailable503}, network errors ${load.networkErrors}`);
+}
+
+async function main(): Promise<void> {
+  const runStarted = Date.now();
+  let upSeconds = '';
+  const totals = { accepted: 0, delivered: 0, duplicates: 0 };
+  const add = (c: { accepted: number; delivered: number; duplicates: number }) => {
+    totals.accepted += c.accepted; totals.delivered += c.delivered; totals.duplicates += c.duplicates;
+  };
+
+  await step('make up: every service healthy through its own healthcheck', async () => {
+    const t = Date.now();
+    await make('up', { SERVICES: SERVICES.join(' ') });
+    const states = await waitHealthy(SERVICES, 180_000);
+    upSeconds = seconds(t);
+    return `${states.size} containers healthy ${upSeconds} s after make up (${[...new Set([...states.values()].map((s) => s.split(':')[0]))].join(', ')}); not run here: grafana, k6 (no image obtainable)`;
+  });
+
+  await step('each channel end to end through the published app port', async () => {
+    await resetSandbox();
+    const ids = await Promise.all((['sms', 'email', 'notif'] as Channel[]).map(postOne));
+    const count = await waitAllDelivered(ids, 30_000);
+    add(count);
+    return `sms, email, notif: 202 -> at the sandbox (${ids.join(', ')})`;
+  });
+
+  await step('the broker loaded the definitions: no guest, each user only its own job', async () => {
+    // The native permissions test, unchanged, against the containerised broker (AMQP published on loopback by
+    // the test override only). It publishes test messages into the work queues and reads them back, so the
+    // workers are stopped meanwhile, as they are when it runs natively.
+    await compose('stop', 'sms-worker', 'email-worker', 'notif-worker');
+    const result = spawnSync('npx', ['jest', '--ci', 'test/integration/permissions.test.ts'], {
+      cwd: ROOT, env: { ...process.env, RELAY_AMQP_PORT: process.env.COMPOSE_TEST_AMQP_PORT ?? '5682' }, encoding: 'utf8', timeout: 180_000,
+    });
+    const tests = /Tests:\s+(.*)/.exec(result.stderr ?? '')?.[1] ?? '?';
+    if (result.status !== 0) throw new Error(`test/integration/permissions.test.ts failed against the compose broker:\n${(result.stderr ?? '').slice(-3000)}`);
+    await compose('start', 'sms-worker', 'email-worker', 'notif-worker');
+    await waitHealthy(SERVICES, 120_000);
+    return `test/integration/permissions.test.ts: ${tests}`;
+  });
+
+  let replicas = 0;
+  await step('make scale SERVICE=sms-worker N=3: three targets in Prometheus, a burst shared by all', async () => {
+    const appBefore = (await containers('app'))[0]!.id;
+    await make('scale', { SERVICE: 'sms-worker', N: 3 });
+    await waitHealthy(SERVICES, 120_000);
+    if ((await containers('app'))[0]!.id !== appBefore) throw new Error('make scale recreated the app container');
+    const up = await waitQuery('up{job="sms-worker"} == 1', (s) => s.length === 3, 150_000);
+    replicas = up.length;
+    const before = await smsDeliveredByReplica();
+    const load = await driveLoad({ total: BURST, concurrency: 32, flakyShare: 0, permanentShare: 0, retryForMs: 60_000, channels: ['sms'] });
+    assertAllAccepted(load, BURST);
+    const count = await waitAllDelivered(load.accepted.keys(), 180_000);
+    add(count);
+    // Every replica delivered some: the per-target counters, once Prometheus has scraped the whole burst.
+    const after = await waitQuery('sum by (instance) (messages_processed_total{job="sms-worker",outcome="delivered"})',
+      (s) => s.reduce((sum, x) => sum + x.value - (before.get(x.metric.instance!) ?? 0), 0) >= count.accepted, 90_000);
+    const shares = after.map((s) => `${s.metric.instance}=${s.value - (before.get(s.metric.instance!) ?? 0)}`);
+    if (after.length !== 3 || after.some((s) => s.value - (before.get(s.metric.instance!) ?? 0) <= 0)) throw new Error(`not every replica delivered: ${shares.join(' ')}`);
+    return `3 sms-worker targets up (dns_sd_configs); ${count.accepted} sms accepted, ${count.delivered} delivered, per replica ${shares.join(' ')}; app container not recreated`;
+  });
+
+  await step('one sms-worker replica SIGKILLed in the middle of a burst: nothing lost', async () => {
+    const victim = (await containers('sms-worker'))[0]!;
+    let killedAt = 0;
+    let killing: Promise<string> | undefined;
+    const load = driveLoad({
+      total: BURST, concurrency: 32, flakyShare: 0, permanentShare: 0, retryForMs: 60_000, channels: ['sms'],
+      onProgress: (settled) => {
+        if (settled === Math.floor(BURST / 3)) {
+          killedAt = Date.now();
+          killing = run(ENGINE, ['kill', '--signal', 'KILL', victim.id]);
+        }
+      },
+    });
+    const result = await load;
+    assertAllAccepted(result, BURST);
+    await killing;
+    if (!killedAt) throw new Error('the kill never happened');
+    const count = await waitAllDelivered(result.accepted.keys(), 180_000);
+    add(count);
+    return `killed ${victim.name} after ${Math.floor(BURST / 3)} requests; accepted ${count.accepted}, delivered ${count.delivered}, duplicates ${count.duplicates}, lost 0`;
+  });
+
+  await step('the app stopped under load drains within stop_grace_period; no 202 lost', async () => {
+    const app = (await containers('app'))[0]!;
+    let stopSeconds = -1;
+    let stopping: Promise<void> | undefined;
+    const load = driveLoad({
+      total: 2000, concurrency: 16, flakyShare: 0, permanentShare: 0, retryForMs: 120_000,
+      onProgress: (settled) => {
+        if (settled !== 500) return;
+        stopping = (async () => {
+          const t = Date.now();
+          await compose('stop', 'app');
+          stopSeconds = (Date.now() - t) / 1000;
+          await compose('start', 'app');
+        })();
+      },
+    });
+    const result = await load;
+    assertAllAccepted(result, 2000);
+    await stopping;
+    const exitCode = await inspect(app.id, '{{.State.ExitCode}}').catch(() => '?');
+    if (stopSeconds < 0 || stopSeconds >= STOP_GRACE_S) throw new Error(`stop took ${stopSeconds} s (grace period ${STOP_GRACE_S} s)`);
+    if (exitCode === '137') throw new Error('the app was SIGKILLed: its drain did not finish within the grace period');
+    await waitHealthy(SERVICES, 120_000);
+    const count = await waitAllDelivered(result.accepted.keys(), 180_000);
+    add(count);
+    return `stop took ${stopSeconds.toFixed(1)} s (< ${STOP_GRACE_S} s), exit code ${exitCode}; accepted ${count.accepted} (503s retried: ${result.unavailable503}, network errors retried: ${result.networkErrors}), delivered ${count.delivered}, duplicates ${count.duplicates}, lost 0`;
+  });
+
+  await step('messages queued before make down are delivered after the next make up', async () => {
+    await compose('stop', 'sms-worker', 'email-worker', 'notif-worker');
+    const load = await driveLoad({ total: 300, concurrency: 16, flakyShare: 0, permanentShare: 0, retryForMs: 30_000 });
+    assertAllAccepted(load, 300);
+    const queued = await waitQuery('sum(rabbitmq_detailed_queue_messages{vhost="relay",queue=~"relay\\\\.(sms|email|notif)"})', (s) => (s[0]?.value ?? 0) >= load.accepted.size, 60_000);
+    await make('down');
+    const left = await containers(undefined, true);
+    if (left.length) throw new Error(`make down left containers: ${left.map((c) => c.name).join(' ')}`);
+    await make('up', { SERVICES: SERVICES.join(' ') });
+    await waitHealthy(SERVICES, 180_000);
+    const count = await waitAllDelivered(load.accepted.keys(), 120_000);
+    add(count);
+    return `${load.accepted.size} accepted with the workers stopped (${queued[0]!.value} in the work queues); make down left 0 containers; after make up: delivered ${count.delivered}, lost 0`;
+  });
+
+  const lost = totals.accepted - totals.delivered;
+  summary.push(`up ${upSeconds} s`, `sms-worker replicas ${replicas}`, `accepted ${totals.accepted}`, `delivered ${totals.delivered}`,
+    `duplicates ${totals.duplicates}`, `lost ${lost}`, `total ${seconds(runStarted)} s`, 'not run: grafana, k6');
+  if (lost !== 0) throw new Error(`lost ${lost}`);
+  process.stdout.write(`compose-test: PASS ${summary.join(', ')}\n`);
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`compose-test: FAIL ${error.message}\n`);
+  process.exitCode = 1;
+});
