@@ -5,7 +5,7 @@
 # Engine: podman's Docker API driven by docker-compose where no Docker daemon runs (tools/compose-test/engine.sh;
 # installed here when missing), or the host's Docker with COMPOSE_TEST_ENGINE=docker.
 # Images: the official ones where a registry can be reached; COMPOSE_TEST_STAND_INS=1 (the default with podman)
-# builds local stand-ins (tools/compose-test/stand-ins.sh). Host ports are shifted (APP_PORT=18080, ...) so a
+# builds local stand-ins (tools/compose-test/stand-ins.sh). Host ports are shifted (APP_PORT=28080, ...) so a
 # running `make dev` or `make up` is not disturbed. Everything started here is stopped on exit, by PID.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,9 +33,10 @@ fi
 export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-relay-ct}
 if command -v docker-compose >/dev/null 2>&1; then compose_bin=docker-compose; else compose_bin="docker compose"; fi
 export COMPOSE="$compose_bin -p $COMPOSE_PROJECT_NAME -f docker-compose.yml -f tools/compose-test/compose.test-override.yml"
-export APP_PORT=${APP_PORT:-18080} SANDBOX_HTTP_PORT=${SANDBOX_HTTP_PORT:-18025} SANDBOX_SMTP_PORT=${SANDBOX_SMTP_PORT:-12525} \
-  RABBITMQ_MANAGEMENT_PORT=${RABBITMQ_MANAGEMENT_PORT:-15682} PROMETHEUS_PORT=${PROMETHEUS_PORT:-19090} \
-  COMPOSE_TEST_AMQP_PORT=${COMPOSE_TEST_AMQP_PORT:-5682}
+# Below the ephemeral range (32768-60999): a port there may be held by any outgoing connection at that moment.
+export APP_PORT=${APP_PORT:-28080} SANDBOX_HTTP_PORT=${SANDBOX_HTTP_PORT:-28025} SANDBOX_SMTP_PORT=${SANDBOX_SMTP_PORT:-22525} \
+  RABBITMQ_MANAGEMENT_PORT=${RABBITMQ_MANAGEMENT_PORT:-29672} PROMETHEUS_PORT=${PROMETHEUS_PORT:-29090} \
+  COMPOSE_TEST_AMQP_PORT=${COMPOSE_TEST_AMQP_PORT:-29682}
 export CHAOS_APP_URL=http://127.0.0.1:$APP_PORT CHAOS_SANDBOX_URL=http://127.0.0.1:$SANDBOX_HTTP_PORT \
   COMPOSE_TEST_PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT
 

@@ -22,12 +22,14 @@ write_containers_conf() {
   local nofile=$(( hard < 65536 ? hard : 65536 ))
   local volumes=()
   # Builds run `npm ci` inside the image; on a host whose HTTPS goes through an inspecting proxy (a CA of its own
-  # in NODE_EXTRA_CA_CERTS) npm needs that CA and the host's registry. Buildah mounts these into every build step
-  # and leaves nothing in the image, so the project's Dockerfile stays as a user's Docker host runs it.
-  if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
+  # in NODE_EXTRA_CA_CERTS, or installed in the system bundle) npm needs that CA and the host's registry. Buildah
+  # mounts these into every build step and leaves nothing in the image, so the project's Dockerfile stays as a
+  # user's Docker host runs it.
+  local ca=${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}
+  if [ -f "$ca" ]; then
     local registry; registry=$(npm config get registry 2>/dev/null || echo https://registry.npmjs.org/)
     printf 'registry=%s\ncafile=/etc/ssl/certs/ca-certificates.crt\n' "$registry" > "$state/npmrc"
-    volumes+=("\"$NODE_EXTRA_CA_CERTS:/etc/ssl/certs/ca-certificates.crt:ro\"" "\"$state/npmrc:/usr/local/etc/npmrc:ro\"")
+    volumes+=("\"$ca:/etc/ssl/certs/ca-certificates.crt:ro\"" "\"$state/npmrc:/usr/local/etc/npmrc:ro\"")
   fi
   {
     echo '[containers]'

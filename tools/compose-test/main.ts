@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     // workers are stopped meanwhile, as they are when it runs natively.
     await compose('stop', 'sms-worker', 'email-worker', 'notif-worker');
     const result = spawnSync('npx', ['jest', '--ci', 'test/integration/permissions.test.ts'], {
-      cwd: ROOT, env: { ...process.env, RELAY_AMQP_PORT: process.env.COMPOSE_TEST_AMQP_PORT ?? '5682' }, encoding: 'utf8', timeout: 180_000,
+      cwd: ROOT, env: { ...process.env, RELAY_AMQP_PORT: process.env.COMPOSE_TEST_AMQP_PORT ?? '29682' }, encoding: 'utf8', timeout: 180_000,
     });
     const tests = /Tests:\s+(.*)/.exec(result.stderr ?? '')?.[1] ?? '?';
     if (result.status !== 0) throw new Error(`test/integration/permissions.test.ts failed against the compose broker:\n${(result.stderr ?? '').slice(-3000)}`);
