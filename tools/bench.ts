@@ -234,6 +234,7 @@ async function runDesign(name: string, sandbox: GroupProcess): Promise<Record<st
             scheduled: load.scheduled,
             late: load.late,
             dropped: load.dropped,
+            timeouts: load.timeouts,
             http_p95_ms: load.latency.p95,
             send_lag_p99_ms: load.sendLag?.p99,
           }

@@ -6,7 +6,8 @@
  * - late: sent more than `lateMs` after it was due (the generator's own event loop fell behind).
  * - dropped: not sent, because `maxInFlight` requests were already waiting for an answer when it was due (as
  *   k6's arrival-rate executors drop an iteration when no VU is free).
- * - latency: from the moment the request was sent to the end of its response.
+ * - latency: from the moment the request was sent to the end of its response; a request without an answer after
+ *   `timeoutMs` is given up (an error, also counted in `timeouts`).
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -25,7 +26,10 @@ export interface OpenLoopResult {
   scheduled: number;
   requests: number;
   statusCodes: Record<string, number>;
+  /** Requests without an answer: socket errors plus `timeouts`. */
   errors: number;
+  /** Requests given up after `timeoutMs` without an answer (the server may still have accepted them). */
+  timeouts: number;
   late: number;
   dropped: number;
   /** Accept latency (send -> response end) in ms, over every answered request. */
@@ -61,6 +65,7 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
   const lags: number[] = [];
   let inFlight = 0;
   let errors = 0;
+  let timeouts = 0;
   let late = 0;
   let dropped = 0;
   let sent = 0;
@@ -105,7 +110,10 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
         });
       },
     );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('timeout', () => {
+      timeouts += 1;
+      req.destroy(new Error('timeout'));
+    });
     req.on('error', () => {
       errors += 1;
       done();
@@ -145,6 +153,7 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
     requests: sent,
     statusCodes,
     errors,
+    timeouts,
     late,
     dropped,
     latency: {
