@@ -7,7 +7,9 @@
 //
 // Env: RATE (50), DURATION (30m), SOAK_WINDOW (5m), SOAK_WARMUP (5m), MEM_GROWTH_MAX (1.5),
 // BACKLOG_GROWTH_MAX (max(200, 5 x RATE)), ACCEPT_P95_MS (250), ACCEPT_P99_MS (500), plus MIX, FAIL_RATIO,
-// BASE_URL, PROMETHEUS_URL, TESTID, DRAIN_*, MAX_FAILED_RATE, E2E_P99_MS (lib/config.js).
+// BASE_URL, PROMETHEUS_URL, API_KEY, TESTID, DRAIN_*, MAX_FAILED_RATE, E2E_P99_MS (lib/config.js).
+// API_KEY set: every POST carries `Authorization: Bearer <API_KEY>`. The counts are exact across restarts of
+// any process before or during the run (lib/accounting.js).
 import exec from 'k6/execution';
 import { Trend } from 'k6/metrics';
 import * as cfg from './lib/config.js';

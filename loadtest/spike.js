@@ -6,7 +6,9 @@
 //
 // Env: BASE_RATE (20), PEAK_RATE (1000), BEFORE (30s), RAMP (5s), SPIKE_HOLD (30s), AFTER (1m), MAX_VUS (1000),
 // SPIKE_P95_MS (1000), SPIKE_P99_MS (2000), RECOVERED_BACKLOG (max(50, BASE_RATE)), MAX_RECOVERY (2m), plus
-// MIX, FAIL_RATIO, BASE_URL, PROMETHEUS_URL, TESTID, DRAIN_*, MAX_FAILED_RATE, E2E_P99_MS (lib/config.js).
+// MIX, FAIL_RATIO, BASE_URL, PROMETHEUS_URL, API_KEY, TESTID, DRAIN_*, MAX_FAILED_RATE, E2E_P99_MS (lib/config.js).
+// API_KEY set: every POST carries `Authorization: Bearer <API_KEY>`. The counts are exact across restarts of
+// any process before or during the run (lib/accounting.js).
 import exec from 'k6/execution';
 import { Trend } from 'k6/metrics';
 import * as cfg from './lib/config.js';

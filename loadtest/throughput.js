@@ -5,10 +5,12 @@
 // Fails (exit 99) when: >MAX_FAILED_RATE of POSTs are not 202, accept p95/p99 exceed ACCEPT_P95_MS/ACCEPT_P99_MS,
 // k6 dropped iterations, the backlog did not drain within DRAIN_TIMEOUT, or accepted != delivered + dead-lettered.
 //
-// Env: RATE (200), DURATION (1m), MIX, FAIL_RATIO, BASE_URL, PROMETHEUS_URL, TESTID, DRAIN_TIMEOUT, DRAIN_STABLE,
-// DRAIN_POLL, ACCEPT_P95_MS (250), ACCEPT_P99_MS (500), MAX_FAILED_RATE, E2E_P99_MS, MIN_DELIVERED_PER_S,
+// Env: RATE (200), DURATION (1m), MIX, FAIL_RATIO, BASE_URL, PROMETHEUS_URL, API_KEY, TESTID, DRAIN_TIMEOUT,
+// DRAIN_STABLE, DRAIN_POLL, ACCEPT_P95_MS (250), ACCEPT_P99_MS (500), MAX_FAILED_RATE, E2E_P99_MS, MIN_DELIVERED_PER_S,
 // MAX_VUS_PER_CHANNEL (see lib/config.js). Results to Prometheus: `-o experimental-prometheus-rw` with
-// K6_PROMETHEUS_RW_SERVER_URL=http://prometheus:9090/api/v1/write (docs/loadtest.md).
+// K6_PROMETHEUS_RW_SERVER_URL=http://prometheus:9090/api/v1/write (docs/loadtest.md). API_KEY set: every POST
+// carries `Authorization: Bearer <API_KEY>`. The counts are exact across restarts of any process before or
+// during the run (lib/accounting.js).
 import exec from 'k6/execution';
 import * as cfg from './lib/config.js';
 import { begin, finish, pipelineThresholds } from './lib/pipeline.js';

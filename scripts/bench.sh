@@ -6,6 +6,9 @@
 # Env: BENCH_SECONDS (45), BENCH_CONNECTIONS (100), BENCH_DESIGNS (pm2-rabbitmq,cluster-ipc), API_INSTANCES (1),
 #      PREFETCH, BASELINE_INSTANCES (1); BENCH_BROKER_ERL_ARGS: restart the broker with these extra Erlang VM flags
 #      (e.g. "+S 1:1") for this run only, and restart it with the committed settings afterwards.
+#      BENCH_RATE=<requests/s>: fixed-rate mode, open-loop load at that constant arrival rate for BENCH_SECONDS
+#      (accept and end-to-end p50/p95/p99, late and dropped requests per design); BENCH_MAX_INFLIGHT (1000),
+#      BENCH_LATE_MS (10).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

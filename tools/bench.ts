@@ -4,6 +4,8 @@
  * (tools/baseline), both delivering to the sandbox, and prints one JSON line per design plus one with the ratios.
  * Method and figures: docs/performance.md. Env: BENCH_SECONDS (20; scripts/bench.sh sets 45), BENCH_CONNECTIONS (100), BENCH_DESIGNS
  * (pm2-rabbitmq,cluster-ipc), BENCH_DRAIN_TIMEOUT_S (300); API_INSTANCES, PREFETCH, BASELINE_INSTANCES pass through.
+ * BENCH_RATE=<requests/s>: fixed-rate mode, open-loop load at that constant arrival rate instead of full speed
+ * (tools/bench/open-loop.ts; BENCH_MAX_INFLIGHT, BENCH_LATE_MS): accept and end-to-end percentiles at a given load.
  * Everything it starts runs in process groups it stops by PID before exiting, also on errors and signals.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -34,9 +36,11 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS) || 100;
 const DRAIN_TIMEOUT_MS = (Number(process.env.BENCH_DRAIN_TIMEOUT_S) || 300) * 1000;
 const DESIGNS = (process.env.BENCH_DESIGNS ?? 'pm2-rabbitmq,cluster-ipc').split(',').map((d) => d.trim());
 const STATS_PORT = Number(process.env.BASELINE_STATS_PORT) || 8099;
+const RATE = Number(process.env.BENCH_RATE) || 0;
 const QUIET = { LOG_LEVEL: 'warn' };
 
 interface LoadResult {
+  mode: 'saturation' | 'fixed-rate';
   startedAt: number;
   finishedAt: number;
   seconds: number;
@@ -45,7 +49,13 @@ interface LoadResult {
   non2xx: number;
   errors: number;
   timeouts: number;
-  latency: { p50: number; p90: number; p99: number; max: number; mean: number };
+  latency: { p50: number; p90?: number; p95?: number; p99: number; max: number; mean: number };
+  /** Fixed-rate mode only (tools/bench/open-loop.ts). */
+  rate?: number;
+  scheduled?: number;
+  late?: number;
+  dropped?: number;
+  sendLag?: { p50: number; p99: number; max: number };
 }
 
 /** Hooks one design gives the common run: how to tell it has drained, and its own end-to-end figures. */
@@ -216,13 +226,28 @@ async function runDesign(name: string, sandbox: GroupProcess): Promise<Record<st
     const report = sampler.stop();
     const self = await design.selfEndToEnd();
     const window = (deliveries.lastReceivedAt - load.startedAt) / 1000;
+    const fixedRate =
+      load.mode === 'fixed-rate'
+        ? {
+            mode: load.mode,
+            rate: load.rate,
+            scheduled: load.scheduled,
+            late: load.late,
+            dropped: load.dropped,
+            timeouts: load.timeouts,
+            http_p95_ms: load.latency.p95,
+            send_lag_p99_ms: load.sendLag?.p99,
+          }
+        : { mode: load.mode };
     return {
       design: design.name,
+      ...fixedRate,
       accepted_per_s: round(accepted / load.seconds),
       delivered_per_s: round(window > 0 ? deliveries.delivered / window : 0),
       http_p50_ms: load.latency.p50,
       http_p99_ms: load.latency.p99,
       e2e_p50_ms: percentile(deliveries.e2e, 50),
+      e2e_p95_ms: percentile(deliveries.e2e, 95),
       e2e_p99_ms: percentile(deliveries.e2e, 99),
       e2e_self_p50_ms: self.p50,
       e2e_self_p99_ms: self.p99,
@@ -236,7 +261,7 @@ async function runDesign(name: string, sandbox: GroupProcess): Promise<Record<st
       cpu_s_load: loadEndCpu,
       cpu_s_total: mergeCpu(loadEndCpu, report),
       processes: report.processes,
-      settings: { seconds: SECONDS, connections: CONNECTIONS, cpus: os.availableParallelism(), api_instances: process.env.API_INSTANCES ?? null, prefetch: process.env.PREFETCH ?? null, baseline_instances: process.env.BASELINE_INSTANCES ?? null },
+      settings: { seconds: SECONDS, rate: RATE || null, connections: RATE ? null : CONNECTIONS, cpus: os.availableParallelism(), api_instances: process.env.API_INSTANCES ?? null, prefetch: process.env.PREFETCH ?? null, baseline_instances: process.env.BASELINE_INSTANCES ?? null },
     };
   } catch (error) {
     process.stderr.write(`--- ${design.name} output (tail) ---\n${design.stack.output().slice(-3000)}\n`);
@@ -282,17 +307,19 @@ async function main(): Promise<void> {
     const baseline = results.find((r) => r.design === 'cluster-ipc');
     if (ours && baseline) {
       const ratio = (key: string) => {
-        const a = ours[key] as number | null;
-        const b = baseline[key] as number | null;
-        return a !== null && b ? round(a / b, 3) : null;
+        const a = ours[key];
+        const b = baseline[key];
+        return typeof a === 'number' && typeof b === 'number' && b !== 0 ? round(a / b, 3) : null;
       };
       const rss = (r: Record<string, unknown>) => (r.peak_rss_mb as Record<string, number>).total ?? 0;
       process.stdout.write(
         `${JSON.stringify({
           ratio_delivered_per_s: ratio('delivered_per_s'),
           ratio_accepted_per_s: ratio('accepted_per_s'),
+          ...(RATE ? { ratio_http_p95_ms: ratio('http_p95_ms') } : {}),
           ratio_http_p99_ms: ratio('http_p99_ms'),
           ratio_e2e_p50_ms: ratio('e2e_p50_ms'),
+          ratio_e2e_p95_ms: ratio('e2e_p95_ms'),
           ratio_e2e_p99_ms: ratio('e2e_p99_ms'),
           ratio_peak_rss_total: round(rss(ours) / Math.max(1, rss(baseline)), 3),
         })}\n`,

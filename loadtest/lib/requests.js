@@ -1,16 +1,22 @@
 // Valid request bodies for the app's HTTP API (../shared/DESIGN.md) and the one call every script makes: POST a
 // message, expect 202. Recipients are ordinary ones that the sandbox accepts; with FAIL_RATIO > 0 that share goes
 // to the sandbox's permanent-failure recipients (docs/architecture.md, "Sandbox magic recipients"), which are
-// dead-lettered on the first attempt without retries.
+// dead-lettered on the first attempt without retries. With API_KEY set, every POST carries
+// `Authorization: Bearer <API_KEY>` (the API's auth, ../shared/DESIGN.md); unset, no header is sent.
 import http from 'k6/http';
 import { check } from 'k6';
 import { Counter } from 'k6/metrics';
-import { BASE_URL, CHANNELS, FAIL_RATIO } from './config.js';
+import { API_KEY, BASE_URL, CHANNELS, FAIL_RATIO } from './config.js';
 
 /** @typedef {import('./config.js').Channel} Channel */
 
 /** 202 responses k6 saw, per channel; compared with the app's own count in the summary. */
 const apiAccepted = new Counter('api_accepted');
+
+/** Headers of every POST: JSON, plus the API key as a bearer token when API_KEY is set. */
+/** @type {Record<string, string>} */
+const HEADERS = { 'Content-Type': 'application/json' };
+if (API_KEY) HEADERS.Authorization = `Bearer ${API_KEY}`;
 
 /** @type {Record<Channel, string>} */
 export const PATHS = { sms: '/v1/sms', email: '/v1/email', notif: '/v1/notifications' };
@@ -71,7 +77,7 @@ export function pickChannel(mix) {
  */
 export function send(channel) {
     const res = http.post(`${BASE_URL}${PATHS[channel]}`, JSON.stringify(bodyFor(channel)), {
-        headers: { 'Content-Type': 'application/json' },
+        headers: HEADERS,
         tags: { kind: 'accept', channel, name: PATHS[channel] },
         responseCallback: http.expectedStatuses(202),
     });

@@ -1,0 +1,168 @@
+/**
+ * Open-loop load at a constant arrival rate for `make bench` with BENCH_RATE: request i is due at start + i/rate,
+ * whatever happened to the earlier ones (a closed loop such as autocannon's connections waits for an answer
+ * before sending again, so a slow server is offered less load and its latency looks better than it is).
+ * - A request is sent at its due time on a keep-alive socket of its own (at most `maxInFlight` open at once).
+ * - late: sent more than `lateMs` after it was due (the generator's own event loop fell behind).
+ * - dropped: not sent, because `maxInFlight` requests were already waiting for an answer when it was due (as
+ *   k6's arrival-rate executors drop an iteration when no VU is free).
+ * - latency: from the moment the request was sent to the end of its response; a request without an answer after
+ *   `timeoutMs` is given up (an error, also counted in `timeouts`).
+ */
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+
+export interface OpenLoopRequest {
+  path: string;
+  /** Built right before sending: the body may carry the send time. */
+  body: () => string;
+}
+
+export interface OpenLoopResult {
+  startedAt: number;
+  finishedAt: number;
+  seconds: number;
+  rate: number;
+  scheduled: number;
+  requests: number;
+  statusCodes: Record<string, number>;
+  /** Requests without an answer: socket errors plus `timeouts`. */
+  errors: number;
+  /** Requests given up after `timeoutMs` without an answer (the server may still have accepted them). */
+  timeouts: number;
+  late: number;
+  dropped: number;
+  /** Accept latency (send -> response end) in ms, over every answered request. */
+  latency: { p50: number; p95: number; p99: number; max: number; mean: number };
+  /** How late requests were sent (send - due) in ms. */
+  sendLag: { p50: number; p99: number; max: number };
+}
+
+export interface OpenLoopOptions {
+  url: string;
+  rate: number;
+  seconds: number;
+  maxInFlight: number;
+  lateMs: number;
+  timeoutMs: number;
+  requests: OpenLoopRequest[];
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
+}
+
+const ms = (value: number) => Math.round(value * 100) / 100;
+
+export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
+  const target = new URL(options.url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.maxInFlight });
+  const total = Math.round(options.rate * options.seconds);
+  const intervalMs = 1000 / options.rate;
+  const statusCodes: Record<string, number> = {};
+  const latencies: number[] = [];
+  const lags: number[] = [];
+  let inFlight = 0;
+  let errors = 0;
+  let timeouts = 0;
+  let late = 0;
+  let dropped = 0;
+  let sent = 0;
+  let allSent: () => void = () => undefined;
+  const drained = new Promise<void>((resolve) => (allSent = resolve));
+
+  const done = () => {
+    inFlight -= 1;
+    if (sent + dropped === total && inFlight === 0) allSent();
+  };
+
+  const send = (index: number, dueAt: number) => {
+    const now = performance.now();
+    if (inFlight >= options.maxInFlight) {
+      dropped += 1;
+      return;
+    }
+    const lag = now - dueAt;
+    lags.push(lag);
+    if (lag > options.lateMs) late += 1;
+    const request = options.requests[index % options.requests.length] as OpenLoopRequest;
+    const body = request.body();
+    inFlight += 1;
+    sent += 1;
+    const req = http.request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: request.path,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        timeout: options.timeoutMs,
+      },
+      (response) => {
+        response.resume();
+        response.on('end', () => {
+          latencies.push(performance.now() - now);
+          const code = String(response.statusCode);
+          statusCodes[code] = (statusCodes[code] ?? 0) + 1;
+          done();
+        });
+      },
+    );
+    req.on('timeout', () => {
+      timeouts += 1;
+      req.destroy(new Error('timeout'));
+    });
+    req.on('error', () => {
+      errors += 1;
+      done();
+    });
+    req.end(body);
+  };
+
+  const startedAt = Date.now();
+  const t0 = performance.now();
+  let next = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      // Everything due by now goes out in this turn (late ones included, counted as late).
+      while (next < total && t0 + next * intervalMs <= now) {
+        send(next, t0 + next * intervalMs);
+        next += 1;
+      }
+      if (next >= total) return resolve();
+      setTimeout(tick, Math.max(0, t0 + next * intervalMs - performance.now()));
+    };
+    tick();
+  });
+  if (sent + dropped === total && inFlight === 0) allSent();
+  const loadEndedAt = Date.now();
+  await drained;
+  agent.destroy();
+
+  latencies.sort((a, b) => a - b);
+  lags.sort((a, b) => a - b);
+  return {
+    startedAt,
+    finishedAt: loadEndedAt,
+    seconds: (loadEndedAt - startedAt) / 1000,
+    rate: options.rate,
+    scheduled: total,
+    requests: sent,
+    statusCodes,
+    errors,
+    timeouts,
+    late,
+    dropped,
+    latency: {
+      p50: ms(quantile(latencies, 0.5)),
+      p95: ms(quantile(latencies, 0.95)),
+      p99: ms(quantile(latencies, 0.99)),
+      max: ms(latencies[latencies.length - 1] ?? 0),
+      mean: ms(latencies.reduce((sum, v) => sum + v, 0) / Math.max(1, latencies.length)),
+    },
+    sendLag: { p50: ms(quantile(lags, 0.5)), p99: ms(quantile(lags, 0.99)), max: ms(lags[lags.length - 1] ?? 0) },
+  };
+}
