@@ -40,7 +40,10 @@ WORKDIR /app
 # Owned by root and read-only for the service user: the processes cannot rewrite their own code.
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /out/ ./
-# The image's unprivileged `node` user (uid 1000); PM2 keeps its state in /home/node/.pm2.
+# The image's unprivileged `node` user (uid 1000). PM2 keeps its state (pid files, sockets) under /tmp, the one
+# folder that stays writable when compose runs the container with a read-only root and a tmpfs on /tmp (a tmpfs
+# on /home/node/.pm2 is not writable by node on every engine: podman gives it the image folder's root owner).
+ENV PM2_HOME=/tmp/pm2
 USER node
 # app 8080; workers' /metrics + /healthz 9100; sandbox HTTP 8025 and SMTP 2525 (docs/architecture.md).
 EXPOSE 8080 9100 8025 2525

@@ -203,8 +203,9 @@ describe('docker-compose.yml', () => {
   });
 
   test("every service lists its keys in the file's one order (shared blocks merged in with <<)", () => {
-    const order = ['image', 'build', 'command', 'init', 'restart', 'stop_grace_period', 'hostname', 'environment',
-      'ports', 'expose', 'volumes', 'networks', 'depends_on', 'healthcheck', 'profiles'];
+    const order = ['image', 'build', 'command', 'init', 'restart', 'stop_grace_period', 'hostname', 'read_only', 'tmpfs',
+      'cap_drop', 'security_opt', 'cpus', 'mem_limit', 'pids_limit', 'environment', 'ports', 'expose', 'volumes', 'networks',
+      'depends_on', 'healthcheck', 'profiles'];
     const raw = parse(composeText) as { services: Record<string, Record<string, unknown>> };
     for (const [name, service] of Object.entries(raw.services)) {
       const keys = Object.keys(service).filter((k) => k !== '<<');

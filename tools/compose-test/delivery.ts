@@ -21,9 +21,12 @@ export async function countDeliveries(accepted: Iterable<string>): Promise<Deliv
 
 /** Waits until every accepted id reached the sandbox; returns the final count (lost empty) or throws. */
 export async function waitAllDelivered(accepted: Iterable<string>, timeoutMs: number): Promise<DeliveryCount> {
+  // Taken once: an iterator (Map.keys()) would be empty on the second poll and every id would count as delivered.
+  const ids = [...accepted];
+  if (ids.length === 0) throw new Error('nothing to wait for: no message was accepted');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const count = await countDeliveries(accepted);
+    const count = await countDeliveries(ids);
     if (count.lost.length === 0) return count;
     if (Date.now() > deadline) {
       throw new Error(`${count.lost.length} of ${count.accepted} accepted messages never reached the sandbox (first: ${count.lost.slice(0, 3).join(', ')})`);

@@ -63,6 +63,25 @@ async function main(): Promise<void> {
     return `${states.size} containers healthy ${upSeconds} s after make up (${[...new Set([...states.values()].map((s) => s.split(':')[0]))].join(', ')}); not run here: grafana, k6 (no image obtainable)`;
   });
 
+  await step('hardened containers: read-only root, no capabilities, no new privileges, limits, instances = CPUs', async () => {
+    const app = (await containers('app'))[0]!;
+    const notes: string[] = [];
+    for (const c of await containers()) {
+      if (!['app', 'sms-worker', 'email-worker', 'notif-worker', 'sandbox'].includes(c.service)) continue;
+      const [readOnly, memory, pids] = (await inspect(c.id, '{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}')).split(' ');
+      if (readOnly !== 'true' || !(Number(memory) > 0) || !(Number(pids) > 0)) throw new Error(`${c.name}: read-only ${readOnly}, memory ${memory}, pids ${pids}`);
+      // The bounding set is what cap_drop empties; NoNewPrivs is no-new-privileges. Writing the code must fail.
+      const status = await run(ENGINE, ['exec', c.id, 'sh', '-c', 'grep -E "^(CapBnd|NoNewPrivs)" /proc/self/status; touch /app/x 2>/dev/null && echo writable || echo read-only']);
+      if (!/CapBnd:\s+0{16}/.test(status) || !/NoNewPrivs:\s+1/.test(status) || !/read-only/.test(status)) throw new Error(`${c.name} not hardened: ${status}`);
+      notes.push(c.service);
+    }
+    const cpus = Number(process.env.APP_CPUS ?? 2);
+    const instances = await waitQuery('count(count by (app_instance) (process_start_time_seconds{job="app"}))', (s) => (s[0]?.value ?? 0) > 0, 90_000);
+    if (instances[0]!.value !== cpus) throw new Error(`the app runs ${instances[0]!.value} PM2 instances with a limit of ${cpus} CPUs`);
+    const cpuLimit = await inspect(app.id, '{{.HostConfig.NanoCpus}} {{.HostConfig.CpuQuota}}');
+    return `${notes.length} Node containers (${[...new Set(notes)].join(', ')}): CapBnd 0, NoNewPrivs 1, root read-only, memory and pids limited; app: ${instances[0]!.value} PM2 instances for ${cpus} CPUs (limit ${cpuLimit})`;
+  });
+
   await step('each channel end to end through the published app port', async () => {
     await resetSandbox();
     const ids = await Promise.all((['sms', 'email', 'notif'] as Channel[]).map(postOne));
