@@ -10,7 +10,8 @@ export interface SandboxAppOptions {
   faults: FaultInjector;
   twilioAccountSid: string;
   twilioAuthToken: string;
-  webhookSecret: string;
+  /** NOTIF_WEBHOOK_SECRET, parsed: one or more `whsec_` secrets. */
+  webhookSecrets: readonly string[];
 }
 
 const channelQuery = z.enum(['sms', 'email', 'notif']).optional();
@@ -26,7 +27,7 @@ export function createSandboxApp(options: SandboxAppOptions): Express {
   app.disable('x-powered-by');
   app.get('/healthz', (_request, response) => void response.json({ status: 'ok' }));
   app.use(twilioApi({ accountSid: options.twilioAccountSid, authToken: options.twilioAuthToken, store: options.store, faults: options.faults }));
-  app.use(webhookReceiver({ secret: options.webhookSecret, store: options.store, faults: options.faults }));
+  app.use(webhookReceiver({ secrets: options.webhookSecrets, store: options.store, faults: options.faults }));
 
   app.get('/messages', (request, response) => {
     const channel = channelQuery.safeParse(request.query.channel);
