@@ -35,6 +35,7 @@ function main(): void {
   });
   const stop = () => {
     http.close();
+    http.closeAllConnections(); // open inbox pages hold event streams
     smtp.close(() => process.exit(0));
     setTimeout(() => process.exit(0), 2000).unref();
   };
