@@ -16,14 +16,15 @@ RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY . .
 # /out is exactly what the runtime stage gets: package.json, dist/, the ecosystem files and the plain-JS helpers
 # they require (services/shared/pm2/): PM2 reads those before anything is compiled, so every .js file under
-# services/ goes in, paths preserved. `ls` fails the build if no services/*/ecosystem.config.js exists; the root
-# dev ecosystem is optional.
+# services/ goes in, paths preserved, and so does the sandbox's static inbox page (services/sandbox/public). `ls`
+# fails the build if no services/*/ecosystem.config.js exists; the root dev ecosystem is optional.
 RUN npm run build \
  && ls services/*/ecosystem.config.js \
  && mkdir -p /out \
  && cp package.json /out/ \
  && cp -R dist /out/dist \
  && find services -name '*.js' -not -path '*/node_modules/*' -exec cp --parents {} /out/ \; \
+ && cp -R --parents services/sandbox/public /out/ \
  && if [ -f ecosystem.dev.config.js ]; then cp ecosystem.dev.config.js /out/; fi
 
 # --- deps: production dependencies only (pm2 is one of them) ----------------------------------------------

@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import type { Logger } from '../shared/logger/logger';
 import type { AppMetrics } from './app-metrics';
 import type { ClusterMetrics } from './cluster-metrics';
+import { batchRoutes } from './http/batch-routes';
 import { errorHandler } from './http/error-handler';
 import { messageRoutes } from './http/message-routes';
 import { requestContext } from './http/request-context';
@@ -40,6 +41,7 @@ export function createApp(deps: AppDeps): Express {
       .catch(next);
   });
   app.use(messageRoutes(deps.intake, deps.bodyLimit));
+  app.use(batchRoutes(deps.intake, deps.retryAfterSeconds));
   app.use((_request, response) => void response.status(404).json({ error: 'not_found' }));
   app.use(errorHandler(deps.retryAfterSeconds));
   return app;

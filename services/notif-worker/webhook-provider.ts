@@ -2,11 +2,13 @@ import { z } from 'zod';
 import { loadConfig, positiveIntVar, stringVar } from '../shared/config/load-config';
 import type { Provider } from '../shared/worker/provider';
 import { classifyWebhookError, WebhookHttpError } from './classify-webhook-error';
-import { signWebhook } from '../shared/webhook/signature';
+import { webhookSecretsVar } from '../shared/webhook/secrets';
+import { signWebhook, WEBHOOK_HEADERS } from '../shared/webhook/signature';
 
 export const webhookConfigSchema = z.object({
   NOTIF_WEBHOOK_URL: stringVar('http://127.0.0.1:8025/webhooks/notifications'),
-  NOTIF_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').default('relay-dev-webhook-secret'),
+  /** One `whsec_` secret, or several (space- or comma-separated) while rotating: each request is signed with all. */
+  NOTIF_WEBHOOK_SECRET: webhookSecretsVar(),
   NOTIF_TIMEOUT_MS: positiveIntVar(10_000),
 });
 
@@ -21,9 +23,11 @@ export function createWebhookProvider(env: NodeJS.ProcessEnv): Provider<'notif'>
         method: 'POST',
         headers: {
           'content-type': 'application/json',
+          // Standard Webhooks: the id stays the same on every retry, the timestamp is this attempt's.
+          [WEBHOOK_HEADERS.id]: envelope.id,
+          [WEBHOOK_HEADERS.timestamp]: String(timestamp),
+          [WEBHOOK_HEADERS.signature]: signWebhook(config.NOTIF_WEBHOOK_SECRET, envelope.id, timestamp, body),
           'x-relay-message-id': envelope.id,
-          'x-relay-timestamp': String(timestamp),
-          'x-relay-signature': signWebhook(config.NOTIF_WEBHOOK_SECRET, timestamp, body),
         },
         body,
         redirect: 'manual',

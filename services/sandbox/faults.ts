@@ -27,6 +27,11 @@ export class FaultInjector {
     this.transientRate = clampRate(settings.transientRate ?? this.transientRate);
     this.permanentRate = clampRate(settings.permanentRate ?? this.permanentRate);
     this.delay = Math.max(0, Math.min(60_000, settings.delayMs ?? this.delay));
+    return this.current();
+  }
+
+  /** The settings in force (`GET /faults`, the inbox page). */
+  current(): Required<FaultSettings> {
     return { transientRate: this.transientRate, permanentRate: this.permanentRate, delayMs: this.delay };
   }
 

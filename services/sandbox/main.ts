@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { loadConfig, logLevelVar, portVar, stringVar } from '../shared/config/load-config';
 import { createLogger } from '../shared/logger/logger';
 import { installProcessHandlers } from '../shared/process/process-handlers';
+import { webhookSecretsVar } from '../shared/webhook/secrets';
 import { FaultInjector } from './faults';
 import { MessageStore } from './message-store';
 import { createSandboxApp } from './sandbox-app';
@@ -13,7 +14,7 @@ const configSchema = z.object({
   SANDBOX_HOST: stringVar('0.0.0.0'),
   TWILIO_ACCOUNT_SID: stringVar('ACsandbox0000000000000000000000000'),
   TWILIO_AUTH_TOKEN: stringVar('sandbox-token'),
-  NOTIF_WEBHOOK_SECRET: stringVar('relay-dev-webhook-secret'),
+  NOTIF_WEBHOOK_SECRET: webhookSecretsVar(),
   LOG_LEVEL: logLevelVar,
 });
 
@@ -24,7 +25,7 @@ function main(): void {
   const config = loadConfig(configSchema);
   const store = new MessageStore();
   const faults = new FaultInjector();
-  const app = createSandboxApp({ store, faults, twilioAccountSid: config.TWILIO_ACCOUNT_SID, twilioAuthToken: config.TWILIO_AUTH_TOKEN, webhookSecret: config.NOTIF_WEBHOOK_SECRET });
+  const app = createSandboxApp({ store, faults, twilioAccountSid: config.TWILIO_ACCOUNT_SID, twilioAuthToken: config.TWILIO_AUTH_TOKEN, webhookSecrets: config.NOTIF_WEBHOOK_SECRET });
   const http = app.listen(config.SANDBOX_HTTP_PORT, config.SANDBOX_HOST);
   const smtp = createSmtpSink(store, faults);
   smtp.on('error', (error) => logger.warn({ err: error }, 'smtp error'));
@@ -34,6 +35,7 @@ function main(): void {
   });
   const stop = () => {
     http.close();
+    http.closeAllConnections(); // open inbox pages hold event streams
     smtp.close(() => process.exit(0));
     setTimeout(() => process.exit(0), 2000).unref();
   };

@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import { z } from 'zod';
 import type { FaultInjector } from './faults';
+import { inbox } from './inbox';
 import type { Channel, MessageStore } from './message-store';
 import { twilioApi } from './twilio-api';
 import { webhookReceiver } from './webhook-receiver';
@@ -10,7 +11,8 @@ export interface SandboxAppOptions {
   faults: FaultInjector;
   twilioAccountSid: string;
   twilioAuthToken: string;
-  webhookSecret: string;
+  /** NOTIF_WEBHOOK_SECRET, parsed: one or more `whsec_` secrets. */
+  webhookSecrets: readonly string[];
 }
 
 const channelQuery = z.enum(['sms', 'email', 'notif']).optional();
@@ -20,13 +22,15 @@ const faultSettings = z.strictObject({
   delayMs: z.number().int().min(0).max(60_000).optional(),
 });
 
-/** The sandbox's HTTP side: Twilio API, webhook sink, and the captured list tests and users read. */
+/** The sandbox's HTTP side: Twilio API, webhook sink, the captured list tests read and the inbox page people read. */
 export function createSandboxApp(options: SandboxAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', (_request, response) => void response.json({ status: 'ok' }));
   app.use(twilioApi({ accountSid: options.twilioAccountSid, authToken: options.twilioAuthToken, store: options.store, faults: options.faults }));
-  app.use(webhookReceiver({ secret: options.webhookSecret, store: options.store, faults: options.faults }));
+  app.use(webhookReceiver({ secrets: options.webhookSecrets, store: options.store, faults: options.faults }));
+  const page = inbox({ store: options.store, faults: options.faults });
+  app.use(page.router);
 
   app.get('/messages', (request, response) => {
     const channel = channelQuery.safeParse(request.query.channel);
@@ -38,10 +42,13 @@ export function createSandboxApp(options: SandboxAppOptions): Express {
     options.store.clear();
     response.status(204).end();
   });
+  app.get('/faults', (_request, response) => void response.json(options.faults.current()));
   app.put('/faults', express.json(), (request, response) => {
     const settings = faultSettings.safeParse(request.body);
     if (!settings.success) return void response.status(400).json({ error: 'validation_failed', details: settings.error.issues });
-    response.json(options.faults.configure(settings.data));
+    const current = options.faults.configure(settings.data);
+    page.faultsChanged(current);
+    response.json(current);
   });
   return app;
 }

@@ -34,7 +34,9 @@ export function createSmtpSink(store: MessageStore, faults: FaultInjector): SMTP
           const decision = faults.decide('email', to, messageId ?? mail.messageId ?? to);
           if (decision === 'permanent') return callback(smtpError('5.7.1 message rejected', 554));
           if (decision === 'transient') return callback(smtpError('4.3.0 temporary failure, try later', 451));
-          store.add({ id: messageId, channel: 'email', to, content: { subject: mail.subject, text: mail.text, html: mail.html || undefined } });
+          // The raw header lines too, for the inbox page (folded lines kept as sent).
+          const headers = mail.headerLines.map((header) => header.line);
+          store.add({ id: messageId, channel: 'email', to, content: { from: mail.from?.text, subject: mail.subject, text: mail.text, html: mail.html || undefined, headers } });
           callback();
         })
         .catch((error: Error) => callback(smtpError(`4.3.0 could not read message: ${error.message}`, 451)));

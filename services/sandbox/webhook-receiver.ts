@@ -1,10 +1,11 @@
 import express, { type Router } from 'express';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from '../shared/webhook/signature';
+import { verifyWebhook, WEBHOOK_HEADERS } from '../shared/webhook/signature';
 import type { FaultInjector } from './faults';
 import type { MessageStore } from './message-store';
 
 export interface WebhookReceiverOptions {
-  secret: string;
+  /** The receiver's `whsec_` secrets: a request is accepted when it carries a valid signature for any of them. */
+  secrets: readonly string[];
   store: MessageStore;
   faults: FaultInjector;
 }
@@ -15,7 +16,11 @@ export function webhookReceiver(options: WebhookReceiverOptions): Router {
   router.post('/webhooks/notifications', express.raw({ type: '*/*', limit: '256kb' }), async (request, response) => {
     await options.faults.pause();
     const rawBody = Buffer.isBuffer(request.body) ? request.body.toString('utf8') : '';
-    const verdict = verifyWebhook(options.secret, { signature: request.header(SIGNATURE_HEADER), timestamp: request.header(TIMESTAMP_HEADER) }, rawBody);
+    const verdict = verifyWebhook(
+      options.secrets,
+      { id: request.header(WEBHOOK_HEADERS.id), timestamp: request.header(WEBHOOK_HEADERS.timestamp), signature: request.header(WEBHOOK_HEADERS.signature) },
+      rawBody,
+    );
     if (!verdict.ok) return void response.status(401).json({ error: 'invalid_signature', reason: verdict.reason });
     let notification: { id?: unknown; recipient?: unknown; title?: unknown; body?: unknown; data?: unknown };
     try {

@@ -133,6 +133,7 @@ describe('the production image layout (Dockerfile runtime stage, built without D
       fs.mkdirSync(path.dirname(path.join(layout, 'services', file)), { recursive: true });
       fs.copyFileSync(path.join(ROOT, 'services', file), path.join(layout, 'services', file));
     }
+    fs.cpSync(path.join(ROOT, 'services/sandbox/public'), path.join(layout, 'services/sandbox/public'), { recursive: true });
     if (fs.existsSync(path.join(ROOT, 'ecosystem.dev.config.js'))) {
       fs.copyFileSync(path.join(ROOT, 'ecosystem.dev.config.js'), path.join(layout, 'ecosystem.dev.config.js'));
     }

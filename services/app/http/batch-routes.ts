@@ -1,0 +1,43 @@
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import { loadConfig, stringVar } from '../../shared/config/load-config';
+import { parseBatchRequest } from '../../shared/messages/batch';
+import { BrokerUnavailableError } from '../../shared/messaging/errors';
+import type { MessageIntake } from '../message-intake';
+import { requireJson } from './require-json';
+
+export const batchConfigSchema = z.object({
+  /** Largest `POST /v1/batch` body (100 messages are larger than one); larger gets 413. */
+  BATCH_BODY_LIMIT: stringVar('1mb'),
+});
+
+/**
+ * POST /v1/batch: validate every item (a 400 names each invalid one by index and accepts none), then hand all of
+ * them to the intake in the same event-loop turn, so the items of one channel join one group commit (one AMQP
+ * message and one confirm per channel present, shared with concurrent single requests if any). 202 with the ids
+ * in request order once every item is confirmed.
+ *
+ * When some cannot be made durable: 503 + Retry-After. If none was, it is the usual
+ * `{"error":"broker_unavailable"}`; if some were (one channel's publish confirmed, another's refused), the body adds
+ * `queued: [{index, id}]`, the items that are durable and will be delivered, so the client resends only the others.
+ */
+export function batchRoutes(intake: MessageIntake, retryAfterSeconds: number, env: NodeJS.ProcessEnv = process.env): Router {
+  const config = loadConfig(batchConfigSchema, env);
+  const router = express.Router();
+  router.post('/v1/batch', requireJson, express.json({ limit: config.BATCH_BODY_LIMIT, strict: true }), async (request, response, next) => {
+    const parsed = parseBatchRequest(request.body);
+    if (!parsed.ok) return void response.status(400).json({ error: 'validation_failed', details: parsed.details });
+    const requestId = String(request.id);
+    // No await between the accepts: every item is queued for the same group commit flush.
+    const results = await Promise.allSettled(parsed.items.map((item) => intake.accept(item.type, item.payload as never, requestId)));
+    const ids = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    if (ids.length === results.length) return void response.status(202).json({ ids, status: 'queued' });
+
+    const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')!.reason as unknown;
+    if (ids.length === 0 || !(failure instanceof BrokerUnavailableError)) return next(failure);
+    const queued = results.flatMap((result, index) => (result.status === 'fulfilled' ? [{ index, id: result.value }] : []));
+    request.log.warn({ reason: failure.reason, queued: queued.length, refused: results.length - queued.length }, 'answering 503: batch durable only in part');
+    response.set('Retry-After', String(retryAfterSeconds)).status(503).json({ error: 'broker_unavailable', reason: failure.reason, queued });
+  });
+  return router;
+}
