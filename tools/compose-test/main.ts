@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { driveLoad, type LoadResult } from '../chaos/load';
 import { APP_URL, resetSandbox, type Channel } from '../chaos/stack-http';
+import { sleep } from '../lib/http-probe';
 import { compose, containers, ENGINE, inspect, make, run, waitHealthy } from './compose-cli';
 import { waitAllDelivered } from './delivery';
 import { query, waitQuery } from './prometheus';
@@ -38,6 +39,23 @@ async function postOne(channel: Channel): Promise<string> {
 async function smsDeliveredByReplica(): Promise<Map<string, number>> {
   const samples = await query('sum by (instance) (messages_processed_total{job="sms-worker",outcome="delivered"})');
   return new Map(samples.map((s) => [s.metric.instance!, s.value]));
+}
+
+/**
+ * Stops every worker container and waits until none runs: a replica SIGKILLed earlier may be brought back by its
+ * restart policy after `compose stop` looked at it, so stragglers are stopped by id.
+ */
+async function stopWorkers(): Promise<void> {
+  const workers = ['sms-worker', 'email-worker', 'notif-worker'];
+  await compose('stop', ...workers);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const running = (await Promise.all(workers.map((w) => containers(w)))).flat();
+    if (running.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`workers still running: ${running.map((c) => c.name).join(' ')}`);
+    for (const c of running) await run(ENGINE, ['stop', c.id]);
+    await sleep(1000);
+  }
 }
 
 /** A load run must have every request answered 202 in the end (503s and network errors are retried). */
@@ -94,7 +112,7 @@ async function main(): Promise<void> {
     // The native permissions test, unchanged, against the containerised broker (AMQP published on loopback by
     // the test override only). It publishes test messages into the work queues and reads them back, so the
     // workers are stopped meanwhile, as they are when it runs natively.
-    await compose('stop', 'sms-worker', 'email-worker', 'notif-worker');
+    await stopWorkers();
     const result = spawnSync('npx', ['jest', '--ci', 'test/integration/permissions.test.ts'], {
       cwd: ROOT, env: { ...process.env, RELAY_AMQP_PORT: process.env.COMPOSE_TEST_AMQP_PORT ?? '29682' }, encoding: 'utf8', timeout: 180_000,
     });
@@ -177,10 +195,10 @@ async function main(): Promise<void> {
   });
 
   await step('messages queued before make down are delivered after the next make up', async () => {
-    await compose('stop', 'sms-worker', 'email-worker', 'notif-worker');
+    await stopWorkers();
     const load = await driveLoad({ total: 300, concurrency: 16, flakyShare: 0, permanentShare: 0, retryForMs: 30_000 });
     assertAllAccepted(load, 300);
-    const queued = await waitQuery('sum(rabbitmq_detailed_queue_messages{vhost="relay",queue=~"relay\\\\.(sms|email|notif)"})', (s) => (s[0]?.value ?? 0) >= load.accepted.size, 60_000);
+    const queued = await waitQuery('sum(rabbitmq_detailed_queue_messages{vhost="relay",queue=~"relay\\\\.(sms|email|notif)"})', (s) => (s[0]?.value ?? 0) > 0, 60_000);
     await make('down');
     const left = await containers(undefined, true);
     if (left.length) throw new Error(`make down left containers: ${left.map((c) => c.name).join(' ')}`);
@@ -188,7 +206,7 @@ async function main(): Promise<void> {
     await waitHealthy(SERVICES, 180_000);
     const count = await waitAllDelivered(load.accepted.keys(), 120_000);
     add(count);
-    return `${load.accepted.size} accepted with the workers stopped (${queued[0]!.value} in the work queues); make down left 0 containers; after make up: delivered ${count.delivered}, lost 0`;
+    return `${load.accepted.size} accepted with the workers stopped (in the work queues: ${queued[0]!.value} AMQP messages, group commit packs several requests in one); make down left 0 containers; after make up: delivered ${count.delivered}, lost 0`;
   });
 
   const lost = totals.accepted - totals.delivered;
