@@ -10,7 +10,16 @@ import type { BrokerConnection } from './connection';
  */
 export type HandlerOutcome = 'ack' | 'requeue';
 
-export type DeliveryHandler = (message: amqp.ConsumeMessage) => Promise<HandlerOutcome>;
+/** What a handler may know about the delivery beyond the message. */
+export interface DeliveryContext {
+  /**
+   * Aborted when the channel the delivery came on is gone: the broker has put the message back, so a handler
+   * that is still working on it (e.g. retrying a republish) can stop; its outcome is ignored.
+   */
+  signal: AbortSignal;
+}
+
+export type DeliveryHandler = (message: amqp.ConsumeMessage, context: DeliveryContext) => Promise<HandlerOutcome>;
 
 export interface QueueConsumerOptions {
   queue: string;
@@ -45,6 +54,8 @@ export class QueueConsumer {
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private channelsOpened = 0;
+  /** Aborted when the current channel closes; handed to handlers of its deliveries. */
+  private channelGone = new AbortController();
 
   constructor(private readonly connection: BrokerConnection, private readonly logger: Logger, private readonly options: QueueConsumerOptions) {
     connection.on('connected', (model: amqp.ChannelModel) => {
@@ -85,6 +96,7 @@ export class QueueConsumer {
     const timedOut = await Promise.race([drained.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);
     if (timedOut) this.logger.warn({ inFlight: this.inFlight.size }, 'consumer stop timed out; unfinished messages return to the queue');
     this.channel = undefined;
+    this.channelGone.abort();
     if (channel) await channel.close().catch(() => undefined);
   }
 
@@ -122,8 +134,10 @@ export class QueueConsumer {
   private async openChannel(model: amqp.ChannelModel): Promise<amqp.Channel> {
     const channel = await model.createChannel();
     this.channelsOpened += 1;
+    const gone = new AbortController();
     channel.on('error', (error: Error) => this.logger.warn({ err: error, queue: this.options.queue }, 'consumer channel error'));
     channel.on('close', () => {
+      gone.abort();
       if (this.channel !== channel) return;
       this.channel = undefined;
       this.setTag(undefined);
@@ -136,6 +150,7 @@ export class QueueConsumer {
       throw new Error('connection replaced while opening the consumer channel');
     }
     this.channel = channel;
+    this.channelGone = gone;
     return channel;
   }
 
@@ -160,14 +175,14 @@ export class QueueConsumer {
   }
 
   private track(channel: amqp.Channel, message: amqp.ConsumeMessage): void {
-    const work = this.handle(channel, message).finally(() => this.inFlight.delete(work));
+    const work = this.handle(channel, message, this.channelGone.signal).finally(() => this.inFlight.delete(work));
     this.inFlight.add(work);
   }
 
-  private async handle(channel: amqp.Channel, message: amqp.ConsumeMessage): Promise<void> {
+  private async handle(channel: amqp.Channel, message: amqp.ConsumeMessage, signal: AbortSignal): Promise<void> {
     let outcome: HandlerOutcome;
     try {
-      outcome = await this.options.handler(message);
+      outcome = await this.options.handler(message, { signal });
     } catch (error) {
       this.logger.error({ err: error, messageId: message.properties.messageId }, 'handler failed unexpectedly; requeueing');
       outcome = 'requeue';
