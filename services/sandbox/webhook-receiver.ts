@@ -16,6 +16,7 @@ export function webhookReceiver(options: WebhookReceiverOptions): Router {
     await options.faults.pause();
     const rawBody = Buffer.isBuffer(request.body) ? request.body.toString('utf8') : '';
     const verdict = verifyWebhook(options.secret, { signature: request.header(SIGNATURE_HEADER), timestamp: request.header(TIMESTAMP_HEADER) }, rawBody);
+    if (options.faults.rejectCredentials) return void response.status(401).json({ error: 'invalid_credentials' });
     if (!verdict.ok) return void response.status(401).json({ error: 'invalid_signature', reason: verdict.reason });
     let notification: { id?: unknown; recipient?: unknown; title?: unknown; body?: unknown; data?: unknown };
     try {

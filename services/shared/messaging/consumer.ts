@@ -56,6 +56,8 @@ export class QueueConsumer {
   private channelsOpened = 0;
   /** Aborted when the current channel closes; handed to handlers of its deliveries. */
   private channelGone = new AbortController();
+  private pausedUntil = 0;
+  private resumeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly connection: BrokerConnection, private readonly logger: Logger, private readonly options: QueueConsumerOptions) {
     connection.on('connected', (model: amqp.ChannelModel) => {
@@ -85,9 +87,38 @@ export class QueueConsumer {
     return this.channelsOpened;
   }
 
+  /**
+   * Stops taking new deliveries for `ms` (basic.cancel; the channel stays open so deliveries in hand are still
+   * settled on it), then subscribes again. Used when the provider refuses our credentials.
+   */
+  async pauseFor(ms: number): Promise<void> {
+    this.pausedUntil = Date.now() + ms;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    clearTimeout(this.resumeTimer);
+    this.resumeTimer = setTimeout(() => {
+      this.resumeTimer = undefined;
+      this.pausedUntil = 0;
+      this.attempt = 0;
+      const model = this.connection.current;
+      if (model) void this.subscribe(model);
+    }, ms);
+    this.resumeTimer.unref();
+    const channel = this.channel;
+    const tag = this.consumerTag;
+    this.setTag(undefined);
+    if (channel && tag) await channel.cancel(tag).catch(() => undefined);
+  }
+
+  /** True during a `pauseFor`. */
+  get paused(): boolean {
+    return Date.now() < this.pausedUntil;
+  }
+
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.resumeTimer);
     const channel = this.channel;
     const tag = this.consumerTag;
     this.setTag(undefined);
@@ -108,7 +139,7 @@ export class QueueConsumer {
 
   /** Opens the channel if there is none, checks the queue and subscribes; on failure schedules another try. */
   private async subscribe(model: amqp.ChannelModel): Promise<void> {
-    if (this.stopping || this.openingOn === model || this.consumerTag || this.connection.current !== model) return;
+    if (this.stopping || this.paused || this.openingOn === model || this.consumerTag || this.connection.current !== model) return;
     this.openingOn = model;
     try {
       const channel = this.channel ?? (await this.openChannel(model));
@@ -119,6 +150,10 @@ export class QueueConsumer {
         else this.cancelledByBroker(channel, model);
       });
       if (this.channel !== channel || this.stopping) return; // closed while subscribing; its close handler retries
+      if (this.paused) {
+        await channel.cancel(reply.consumerTag).catch(() => undefined); // paused while subscribing
+        return;
+      }
       this.setTag(reply.consumerTag);
       if (this.attempt > 0) this.logger.info({ queue: this.options.queue, attempts: this.attempt }, 'consuming again');
       else this.logger.info({ queue: this.options.queue, prefetch: this.options.prefetch }, 'consuming');
@@ -162,7 +197,7 @@ export class QueueConsumer {
   }
 
   private scheduleRetry(model: amqp.ChannelModel, error: unknown): void {
-    if (this.stopping || this.retryTimer || this.connection.current !== model) return;
+    if (this.stopping || this.paused || this.retryTimer || this.connection.current !== model) return;
     const delay = backoffDelayMs(this.attempt, this.options.minRetryDelayMs ?? 500, this.options.maxRetryDelayMs ?? 15_000);
     // Log the first failure of a streak, not every retry.
     if (this.attempt === 0) this.logger.error({ err: error, queue: this.options.queue, retryInMs: delay }, 'not consuming; subscribing again with backoff');

@@ -6,6 +6,7 @@ import type { DeliveryContext, HandlerOutcome } from '../messaging/consumer';
 import type { ConfirmPublisher } from '../messaging/publisher';
 import { DEAD_LETTER_EXCHANGE, HEADERS, RETRY_EXCHANGE, type DeadReason, type MessageType, type RetryTier } from '../messaging/topology';
 import { concurrencyLimit } from './concurrency-limit';
+import type { CredentialsPause } from './credentials-pause';
 import type { Provider } from './provider';
 import type { WorkerMetrics } from './worker-metrics';
 
@@ -19,6 +20,8 @@ export interface DeliveryHandlerDeps<T extends MessageType> {
   concurrency: number;
   /** First wait before trying a failed retry/dead-letter publish again; doubles up to 5 s. Default 250 ms. */
   minRepublishDelayMs?: number;
+  /** Told of credentials failures and successes; while it is paused, items skip the provider. */
+  credentials?: CredentialsPause;
 }
 
 /** Headers the broker adds on dead-lettering, and the batch marker; not carried into the copies we publish. */
@@ -82,6 +85,14 @@ export function createDeliveryHandler<T extends MessageType>(deps: DeliveryHandl
 
   const deliver = async (envelope: EnvelopeOf<T>, attemptsBefore: number, baseHeaders: Record<string, unknown>, timestamp: number | undefined): Promise<ItemResult> => {
     const attempt = attemptsBefore + 1;
+    const copyOf = (): Copy => ({ content: encodeEnvelope(envelope), messageId: envelope.id, headers: requestHeaders(baseHeaders, envelope.requestId) });
+    // Credentials refused (now or by another item a moment ago): the message is fine, our configuration is not.
+    // It goes back through the first delay queue with its attempt count unchanged; the consumer is paused.
+    const defer = (reason: string) =>
+      republish(copyOf(), RETRY_EXCHANGE, { [HEADERS.attempt]: attemptsBefore, [HEADERS.lastError]: reason, [HEADERS.retryDelay]: retryDelays[0] ?? '1s' }, timestamp, () => {
+        metrics.deferred.inc({ type, reason: 'credentials' });
+      });
+    if (deps.credentials?.paused) return defer('provider refused our credentials; worker paused');
     const timer = metrics.processingDuration.startTimer({ type });
     metrics.inFlight.inc({ type });
     try {
@@ -89,7 +100,11 @@ export function createDeliveryHandler<T extends MessageType>(deps: DeliveryHandl
     } catch (error) {
       const failure = provider.classify(error);
       metrics.providerErrors.inc({ type, kind: failure.kind });
-      const copy: Copy = { content: encodeEnvelope(envelope), messageId: envelope.id, headers: requestHeaders(baseHeaders, envelope.requestId) };
+      if (failure.kind === 'credentials') {
+        deps.credentials?.rejectedNow();
+        return await defer(failure.reason);
+      }
+      const copy = copyOf();
       if (failure.kind === 'permanent') return await deadLetter(copy, 'permanent', attempt, failure.reason, timestamp);
       if (attempt >= maxAttempts) return await deadLetter(copy, 'attempts_exhausted', attempt, failure.reason, timestamp);
       const delay = retryDelays[attempt - 1] as RetryTier;
@@ -101,6 +116,7 @@ export function createDeliveryHandler<T extends MessageType>(deps: DeliveryHandl
       metrics.inFlight.dec({ type });
       timer();
     }
+    deps.credentials?.succeeded();
     metrics.processed.inc({ type, outcome: 'delivered' });
     const acceptedAt = Date.parse(envelope.acceptedAt);
     if (Number.isFinite(acceptedAt)) metrics.endToEnd.observe({ type }, Math.max(0, Date.now() - acceptedAt) / 1000);
