@@ -23,6 +23,10 @@ export const appConfigSchema = z
     /** Where PM2 cluster instances expose their metrics to each other (one unix socket each). */
     METRICS_SOCKET_DIR: z.string().optional(),
     SHUTDOWN_TIMEOUT_MS: positiveIntVar(10_000),
+    /** Drain: how long an idle kept-alive connection may still bring one last request before it is closed. */
+    DRAIN_IDLE_GRACE_MS: positiveIntVar(2000),
+    /** Boot: longest wait for the broker (confirm channel open) before listening anyway (below PM2's listen_timeout). */
+    READY_TIMEOUT_MS: positiveIntVar(10_000),
     LOG_LEVEL: logLevelVar,
   })
   .transform((config) => ({

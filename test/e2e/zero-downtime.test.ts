@@ -1,0 +1,87 @@
+import { purgeAllQueues } from '../support/broker';
+import { pm2Cli, pm2Pids, startPm2, stopAll } from '../support/processes';
+import { APP, clearSandbox, READY_URLS, sandboxMessages, waitReady } from '../support/stack';
+import { sleep, waitFor } from '../support/wait';
+
+let stack: ReturnType<typeof startPm2>;
+
+beforeAll(async () => {
+  await purgeAllQueues();
+  stack = startPm2(['sandbox', 'app', 'sms-worker', 'email-worker', 'notif-worker'], { API_INSTANCES: '2' });
+  await waitReady(Object.values(READY_URLS));
+}, 90_000);
+
+afterAll(async () => {
+  await stopAll();
+});
+
+beforeEach(async () => {
+  await clearSandbox();
+});
+
+interface LoadResult {
+  accepted: string[];
+  failures: string[];
+}
+
+/**
+ * Open-loop load: `rate` POST /v1/sms per second for `seconds`, over the client's kept-alive connections (fetch),
+ * while `during()` runs (started after one second). Every answer other than 202, and every network error, is a
+ * failure; nothing is retried.
+ */
+async function steadyLoad(rate: number, seconds: number, during: () => Promise<void>): Promise<LoadResult> {
+  const result: LoadResult = { accepted: [], failures: [] };
+  const requests: Promise<void>[] = [];
+  const send = async (i: number) => {
+    try {
+      const response = await fetch(`${APP}/v1/sms`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ to: '+14155550100', body: `load ${i}` }),
+        signal: AbortSignal.timeout(15_000),
+      });
+      const body = (await response.json()) as { id?: string };
+      if (response.status === 202 && body.id) result.accepted.push(body.id);
+      else result.failures.push(`HTTP ${response.status} ${JSON.stringify(body)}`);
+    } catch (error) {
+      result.failures.push(`${(error as Error).message} ${String((error as { cause?: unknown }).cause ?? '')}`);
+    }
+  };
+  const started = Date.now();
+  const action = sleep(1000).then(during);
+  for (let i = 0; i < rate * seconds; i += 1) {
+    const due = started + (i * 1000) / rate;
+    if (due > Date.now()) await sleep(due - Date.now());
+    requests.push(send(i));
+  }
+  await Promise.all([...requests, action]);
+  return result;
+}
+
+async function allDelivered(ids: string[], timeoutMs: number): Promise<void> {
+  await waitFor(`${ids.length} messages delivered`, async () => {
+    const seen = new Set((await sandboxMessages('sms')).map((m) => m.id));
+    return ids.every((id) => seen.has(id)) ? true : undefined;
+  }, timeoutMs, 500);
+}
+
+test('`pm2 reload app` under a steady 200 requests/s fails no request, and every accepted message is delivered', async () => {
+  const before = await pm2Pids(stack.pm2Home, 'app');
+  const result = await steadyLoad(200, 8, async () => {
+    await pm2Cli(stack.pm2Home, ['reload', 'app']);
+  });
+  const after = await pm2Pids(stack.pm2Home, 'app');
+  expect(after).toHaveLength(2);
+  expect(after.filter((pid) => before.includes(pid))).toEqual([]); // both instances were replaced
+  expect(result.failures).toEqual([]);
+  expect(result.accepted).toHaveLength(1600);
+  await allDelivered(result.accepted, 60_000);
+}, 120_000);
+
+test('restarting the sms worker under load loses no message', async () => {
+  const result = await steadyLoad(200, 5, async () => {
+    await pm2Cli(stack.pm2Home, ['restart', 'sms-worker']);
+  });
+  expect(result.failures).toEqual([]);
+  await allDelivered(result.accepted, 60_000);
+}, 120_000);
