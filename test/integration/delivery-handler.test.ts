@@ -7,6 +7,7 @@ import { ConfirmPublisher } from '../../services/shared/messaging/publisher';
 import { createRegistry } from '../../services/shared/metrics/registry';
 import { createDeliveryHandler } from '../../services/shared/worker/delivery-handler';
 import type { Provider } from '../../services/shared/worker/provider';
+import { RecentIds } from '../../services/shared/worker/recent-ids';
 import { createWorkerMetrics } from '../../services/shared/worker/worker-metrics';
 import { adminChannel, amqpUrl, management, purgeAllQueues, queueDepth } from '../support/broker';
 import { connectedBroker, testLogger } from '../support/messaging';
@@ -125,4 +126,36 @@ describe('a group-commit delivery whose retry publish fails', () => {
     await sleep(500);
     expect([sends.get(a.id), sends.get(b.id), sends.get(c.id)]).toEqual([1, 2, 1]);
   }, 60_000);
+});
+
+describe('a worker that delivered a message recently', () => {
+  let connection: BrokerConnection;
+  let consumer: QueueConsumer;
+  let publisher: ConfirmPublisher;
+  afterAll(async () => {
+    await consumer?.stop(1000);
+    await publisher?.close();
+    await connection?.close();
+  });
+
+  test('acks a copy of it (same id, alone or in a group commit) without calling the provider again', async () => {
+    await purgeAllQueues();
+    const envelope = createEnvelope('sms', { to: '+14155550100', body: `dup ${randomUUID()}` });
+    const other = createEnvelope('sms', { to: '+14155550100', body: `other ${randomUUID()}` });
+    const { provider, sends } = countingProvider(new Set());
+    const metrics = createWorkerMetrics(createRegistry());
+    connection = await connectedBroker('relay-sms-worker', `test-recent-${envelope.id}`);
+    publisher = new ConfirmPublisher(connection, testLogger);
+    const handler = createDeliveryHandler({ provider, publisher, metrics, logger: testLogger, retryDelays: ['1s'], concurrency: 10, recent: new RecentIds(100) });
+    consumer = new QueueConsumer(connection, testLogger, { queue: 'relay.sms', prefetch: 10, handler });
+
+    await publishBatch([envelope]);
+    await waitFor('the first copy delivered', async () => (sends.get(envelope.id) === 1 ? true : undefined));
+    await publishBatch([envelope]);
+    await publishBatch([other, envelope]);
+    await waitFor('the other message delivered', async () => (sends.get(other.id) === 1 ? true : undefined));
+    await waitFor('relay.sms empty (every copy acked)', async () => ((await queueDepth('relay.sms')) === 0 ? true : undefined));
+    expect(sends.get(envelope.id)).toBe(1);
+    expect((await metrics.duplicatesSkipped.get()).values[0]?.value).toBe(2);
+  }, 30_000);
 });

@@ -8,6 +8,7 @@ import { DEAD_LETTER_EXCHANGE, HEADERS, RETRY_EXCHANGE, type DeadReason, type Me
 import { concurrencyLimit } from './concurrency-limit';
 import type { CredentialsPause } from './credentials-pause';
 import type { Provider } from './provider';
+import type { RecentIds } from './recent-ids';
 import type { WorkerMetrics } from './worker-metrics';
 
 export interface DeliveryHandlerDeps<T extends MessageType> {
@@ -22,6 +23,8 @@ export interface DeliveryHandlerDeps<T extends MessageType> {
   minRepublishDelayMs?: number;
   /** Told of credentials failures and successes; while it is paused, items skip the provider. */
   credentials?: CredentialsPause;
+  /** Ids delivered recently by this process: a copy of one of them is acked without calling the provider. */
+  recent?: RecentIds;
 }
 
 /** Headers the broker adds on dead-lettering, and the batch marker; not carried into the copies we publish. */
@@ -92,6 +95,11 @@ export function createDeliveryHandler<T extends MessageType>(deps: DeliveryHandl
       republish(copyOf(), RETRY_EXCHANGE, { [HEADERS.attempt]: attemptsBefore, [HEADERS.lastError]: reason, [HEADERS.retryDelay]: retryDelays[0] ?? '1s' }, timestamp, () => {
         metrics.deferred.inc({ type, reason: 'credentials' });
       });
+    if (deps.recent?.has(envelope.id)) {
+      metrics.duplicatesSkipped.inc({ type });
+      logger.info({ messageId: envelope.id, requestId: envelope.requestId }, 'delivered recently by this worker; copy skipped');
+      return undefined;
+    }
     if (deps.credentials?.paused) return defer('provider refused our credentials; worker paused');
     const timer = metrics.processingDuration.startTimer({ type });
     metrics.inFlight.inc({ type });
@@ -117,10 +125,25 @@ export function createDeliveryHandler<T extends MessageType>(deps: DeliveryHandl
       timer();
     }
     deps.credentials?.succeeded();
+    deps.recent?.add(envelope.id);
     metrics.processed.inc({ type, outcome: 'delivered' });
     const acceptedAt = Date.parse(envelope.acceptedAt);
     if (Number.isFinite(acceptedAt)) metrics.endToEnd.observe({ type }, Math.max(0, Date.now() - acceptedAt) / 1000);
     return undefined;
+  };
+
+  /** Copies of one id handled at once (two deliveries in flight) go one after the other, so the second is skipped. */
+  const inProgress = new Map<string, Promise<unknown>>();
+  const deliverOnce = async (envelope: EnvelopeOf<T>, attemptsBefore: number, baseHeaders: Record<string, unknown>, timestamp: number | undefined): Promise<ItemResult> => {
+    if (!deps.recent) return deliver(envelope, attemptsBefore, baseHeaders, timestamp);
+    for (let running = inProgress.get(envelope.id); running; running = inProgress.get(envelope.id)) await running.catch(() => undefined);
+    const work = deliver(envelope, attemptsBefore, baseHeaders, timestamp);
+    inProgress.set(envelope.id, work);
+    try {
+      return await work;
+    } finally {
+      inProgress.delete(envelope.id);
+    }
   };
 
   /** Tries the failed republishes again with backoff until all are confirmed, or the delivery's channel is gone. */
@@ -160,7 +183,7 @@ export function createDeliveryHandler<T extends MessageType>(deps: DeliveryHandl
         if (item.envelope.type !== type) {
           return deadLetter({ ...raw, content: encodeEnvelope(item.envelope), messageId: item.envelope.id }, 'poison', attemptsBefore, `envelope of type "${item.envelope.type}" on the ${type} queue`, timestamp);
         }
-        return limit(() => deliver(item.envelope as EnvelopeOf<T>, attemptsBefore, baseHeaders, timestamp));
+        return limit(() => deliverOnce(item.envelope as EnvelopeOf<T>, attemptsBefore, baseHeaders, timestamp));
       }),
     );
     return settleAll(results, context?.signal);

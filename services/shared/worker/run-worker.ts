@@ -12,6 +12,7 @@ import { installProcessHandlers } from '../process/process-handlers';
 import { CredentialsPause } from './credentials-pause';
 import { createDeliveryHandler } from './delivery-handler';
 import type { Provider } from './provider';
+import { RecentIds } from './recent-ids';
 import { workerConfigSchema, type WorkerConfig } from './worker-config';
 import { createWorkerMetrics } from './worker-metrics';
 
@@ -92,7 +93,7 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
       logger.info('the provider accepts our credentials again');
     },
   });
-  const handler = createDeliveryHandler({ provider, publisher, metrics, logger, retryDelays: config.RETRY_DELAYS, concurrency: config.CONCURRENCY, credentials });
+  const handler = createDeliveryHandler({ provider, publisher, metrics, logger, retryDelays: config.RETRY_DELAYS, concurrency: config.CONCURRENCY, credentials, recent: new RecentIds(config.RECENT_IDS) });
   const consumer = new QueueConsumer(connection, logger, {
     queue: workQueue(type),
     prefetch: config.PREFETCH,

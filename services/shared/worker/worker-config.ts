@@ -29,6 +29,8 @@ export function workerConfigSchema(defaults: { amqpUser: string; metricsPort: nu
     /** Items handed to the provider at once (connections to Twilio, SMTP pool users, webhook requests). */
     CONCURRENCY: positiveIntVar(50),
     RETRY_DELAYS: retryDelaysVar,
+    /** Ids of recently delivered messages remembered per process to skip copies (0 turns it off). */
+    RECENT_IDS: z.coerce.number().int().min(0).default(50_000),
     /** First pause of consumption after the provider refused our credentials; doubles up to the max. */
     CREDENTIALS_PAUSE_MIN_MS: positiveIntVar(5000),
     CREDENTIALS_PAUSE_MAX_MS: positiveIntVar(300_000),

@@ -44,6 +44,12 @@ export function createWorkerMetrics(registry: Registry) {
       labelNames: ['type', 'reason'] as const,
       registers: [registry],
     }),
+    duplicatesSkipped: new Counter({
+      name: 'messages_duplicates_skipped_total',
+      help: 'Copies of a message this worker process had delivered recently (redelivery, idempotent retry), acked without calling the provider',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
     credentialsRejected: new Gauge({
       name: 'provider_credentials_rejected',
       help: '1 from the provider refusing our credentials until it accepts a message again; the worker pauses consuming meanwhile',

@@ -1,6 +1,6 @@
 import { purgeAllQueues } from '../support/broker';
 import { pm2Cli, pm2Pids, startPm2, stopAll } from '../support/processes';
-import { APP, clearSandbox, READY_URLS, sandboxMessages, waitReady } from '../support/stack';
+import { APP, clearSandbox, postJson, READY_URLS, sandboxMessages, waitDelivered, waitReady } from '../support/stack';
 import { sleep, waitFor } from '../support/wait';
 
 let stack: ReturnType<typeof startPm2>;
@@ -85,3 +85,30 @@ test('restarting the sms worker under load loses no message', async () => {
   expect(result.failures).toEqual([]);
   await allDelivered(result.accepted, 60_000);
 }, 120_000);
+
+describe('Idempotency-Key', () => {
+  test('the same key yields the same id and 202 queued again, from any instance, and the message is sent once', async () => {
+    const key = `order-${Date.now()}`;
+    const body = { to: '+14155550100', body: 'idempotent' };
+    // Connection: close makes each request a new connection, which PM2's cluster master spreads over both instances.
+    const answers = [];
+    for (let i = 0; i < 4; i += 1) answers.push(await postJson('/v1/sms', body, { 'idempotency-key': key, connection: 'close' }));
+    expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202]);
+    const id = answers[0]?.body.id;
+    expect(answers.map((a) => a.body)).toEqual(answers.map(() => ({ id, status: 'queued' })));
+    const other = await postJson('/v1/sms', body, { 'idempotency-key': `${key}-other` });
+    expect(other.body.id).not.toBe(id);
+
+    await waitDelivered(other.body.id, 'sms');
+    await waitDelivered(id, 'sms');
+    // The copies reach the same worker process, which remembers the ids it delivered recently.
+    await sleep(1000);
+    expect((await sandboxMessages('sms')).filter((m) => m.id === id)).toHaveLength(1);
+  }, 30_000);
+
+  test('a key longer than 255 characters is refused with 400 naming the header', async () => {
+    const response = await postJson('/v1/sms', { to: '+14155550100', body: 'x' }, { 'idempotency-key': 'k'.repeat(256) });
+    expect(response.status).toBe(400);
+    expect(response.body).toEqual({ error: 'validation_failed', details: [{ field: 'Idempotency-Key', message: 'must be 1 to 255 printable ASCII characters' }] });
+  });
+});
