@@ -37,6 +37,8 @@ async function main(): Promise<void> {
   groupCommit = new GroupCommitPublisher(publisher, {
     maxBatch: config.GROUP_COMMIT_MAX,
     maxPending: config.PUBLISH_MAX_IN_FLIGHT,
+    maxPendingBytes: config.PUBLISH_MAX_PENDING_BYTES,
+    maxBatchBytes: config.GROUP_COMMIT_MAX_BYTES,
     windowMs: config.GROUP_COMMIT_WINDOW_MS,
     onBatch: (size) => metrics.batchSize.observe(size),
   });
