@@ -53,7 +53,6 @@ export class QueueConsumer {
   private openingOn: amqp.ChannelModel | undefined;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
-  private channelsOpened = 0;
   /** Aborted when the current channel closes; handed to handlers of its deliveries. */
   private channelGone = new AbortController();
   private pausedUntil = 0;
@@ -80,11 +79,6 @@ export class QueueConsumer {
 
   get inFlightCount(): number {
     return this.inFlight.size;
-  }
-
-  /** Channels this consumer has opened so far (one per (re)subscription that needed one; for tests). */
-  get channelsOpenedCount(): number {
-    return this.channelsOpened;
   }
 
   /**
@@ -168,7 +162,6 @@ export class QueueConsumer {
 
   private async openChannel(model: amqp.ChannelModel): Promise<amqp.Channel> {
     const channel = await model.createChannel();
-    this.channelsOpened += 1;
     const gone = new AbortController();
     channel.on('error', (error: Error) => this.logger.warn({ err: error, queue: this.options.queue }, 'consumer channel error'));
     channel.on('close', () => {
