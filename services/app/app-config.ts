@@ -12,6 +12,10 @@ export const appConfigSchema = z
     PUBLISH_MAX_IN_FLIGHT: positiveIntVar(10_000),
     /** Group commit: most envelopes of one type that share one AMQP message and confirm; 1 turns it off. */
     GROUP_COMMIT_MAX: positiveIntVar(100),
+    /** Group commit: largest AMQP message body in bytes (well below the broker's max_message_size: 16 MiB on 4.x). */
+    GROUP_COMMIT_MAX_BYTES: positiveIntVar(4 * 1024 * 1024),
+    /** Bytes of accepted envelopes awaiting confirms per process before the API answers 503 (with PUBLISH_MAX_IN_FLIGHT). */
+    PUBLISH_MAX_PENDING_BYTES: positiveIntVar(64 * 1024 * 1024),
     /** Group commit: how long the first request of a batch waits for others (0: the same event-loop turn only). */
     GROUP_COMMIT_WINDOW_MS: z.coerce.number().int().min(0).max(50).default(0),
     /** How long a request waits for the broker's confirm before it gets a 503. */
@@ -23,6 +27,10 @@ export const appConfigSchema = z
     /** Where PM2 cluster instances expose their metrics to each other (one unix socket each). */
     METRICS_SOCKET_DIR: z.string().optional(),
     SHUTDOWN_TIMEOUT_MS: positiveIntVar(10_000),
+    /** Drain: how long an idle kept-alive connection may still bring one last request before it is closed. */
+    DRAIN_IDLE_GRACE_MS: positiveIntVar(2000),
+    /** Boot: longest wait for the broker (confirm channel open) before listening anyway (below PM2's listen_timeout). */
+    READY_TIMEOUT_MS: positiveIntVar(10_000),
     LOG_LEVEL: logLevelVar,
   })
   .transform((config) => ({

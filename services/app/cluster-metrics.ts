@@ -15,15 +15,22 @@ type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 export class ClusterMetrics {
   private server: http.Server | undefined;
   private readonly socketPath: string;
+  private readonly instancePrefix: string;
 
   constructor(private readonly registry: Registry, private readonly socketDir: string, instanceId: string) {
-    this.socketPath = path.join(socketDir, `instance-${instanceId}.sock`);
+    // The pid keeps apart the old and the new process of one instance id during a `pm2 reload`: the old one's
+    // stop() must not remove the new one's socket.
+    this.instancePrefix = `instance-${instanceId}-`;
+    this.socketPath = path.join(socketDir, `${this.instancePrefix}${process.pid}.sock`);
   }
 
   async start(): Promise<void> {
     await fs.mkdir(this.socketDir, { recursive: true });
-    // A socket file left by a previous run of this instance id would make listen() fail with EADDRINUSE.
-    await fs.rm(this.socketPath, { force: true });
+    // This instance id's previous process (crashed, or draining during a reload) stops being scraped: two
+    // processes with the same app_instance label would have their series added together.
+    for (const name of await fs.readdir(this.socketDir).catch(() => [] as string[])) {
+      if (name.startsWith(this.instancePrefix) && name.endsWith('.sock')) await fs.rm(path.join(this.socketDir, name), { force: true });
+    }
     this.server = http.createServer((_request, response) => {
       this.registry
         .getMetricsAsJSON()

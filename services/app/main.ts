@@ -9,6 +9,7 @@ import { createAppMetrics } from './app-metrics';
 import { ClusterMetrics } from './cluster-metrics';
 import { GroupCommitPublisher } from './group-commit';
 import { MessageIntake } from './message-intake';
+import { HttpDrain } from './http-drain';
 import { createApp } from './server';
 
 /** One PM2 cluster instance of the HTTP API. */
@@ -36,37 +37,45 @@ async function main(): Promise<void> {
   groupCommit = new GroupCommitPublisher(publisher, {
     maxBatch: config.GROUP_COMMIT_MAX,
     maxPending: config.PUBLISH_MAX_IN_FLIGHT,
+    maxPendingBytes: config.PUBLISH_MAX_PENDING_BYTES,
+    maxBatchBytes: config.GROUP_COMMIT_MAX_BYTES,
     windowMs: config.GROUP_COMMIT_WINDOW_MS,
     onBatch: (size) => metrics.batchSize.observe(size),
   });
   connection.start();
 
+  let drain: HttpDrain | undefined;
   const app = createApp({
     intake: new MessageIntake(groupCommit, metrics),
     metrics,
     clusterMetrics,
     logger,
     ready: () => connection.state === 'connected' && publisher.ready,
+    draining: () => drain?.draining ?? false,
     bodyLimit: config.BODY_LIMIT,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
   });
+  // Listen (and tell PM2 `ready`, which a reload waits for before stopping the old instance) only once messages
+  // can be made durable: in cluster mode the master hands this instance connections as soon as it listens. If the
+  // broker stays away, listen anyway after READY_TIMEOUT_MS so /healthz and /readyz (503) answer.
+  if (!(await publisher.waitReady(config.READY_TIMEOUT_MS))) logger.warn({ ms: config.READY_TIMEOUT_MS }, 'broker not ready; listening anyway');
   const server = app.listen(config.PORT, config.HOST, () => {
-    logger.info({ port: config.PORT }, 'app listening');
+    logger.info({ port: config.PORT, brokerReady: publisher.ready }, 'app listening');
     process.send?.('ready');
   });
   // Longer than a typical load balancer's idle timeout, so it is the balancer that closes idle sockets.
   server.keepAliveTimeout = 65_000;
+  drain = new HttpDrain(server);
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
-    logger.info({ signal, pending: groupCommit.pending }, 'draining: no new requests, finishing confirms');
-    const closed = new Promise((resolve) => server.close(resolve));
-    server.closeIdleConnections();
+    logger.info({ signal, pending: groupCommit.pending }, 'draining: no new connections, answering the last requests with Connection: close');
+    // The publisher stays open meanwhile: a request still arriving on a kept-alive socket is made durable and
+    // answered, never cut after its message was stored.
+    await drain?.drain(config.DRAIN_IDLE_GRACE_MS, config.SHUTDOWN_TIMEOUT_MS);
     await groupCommit.settle(config.SHUTDOWN_TIMEOUT_MS);
-    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2000))]);
-    server.closeAllConnections();
     await publisher.close();
     await connection.close();
     await clusterMetrics.stop();

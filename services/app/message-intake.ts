@@ -3,18 +3,30 @@ import { BrokerUnavailableError } from '../shared/messaging/errors';
 import type { MessageType } from '../shared/messaging/topology';
 import type { AppMetrics } from './app-metrics';
 import type { GroupCommitPublisher } from './group-commit';
+import { ANONYMOUS_CLIENT, idempotentMessageId } from './idempotency';
+
+export interface AcceptOptions {
+  /** The caller's Idempotency-Key header, already validated. */
+  idempotencyKey?: string;
+  /** Who is calling (the API key's id once auth exists); scopes idempotency keys. Default "anonymous". */
+  clientId?: string;
+}
 
 const UNAVAILABLE = new Set(['disconnected', 'blocked', 'buffer_full']);
 
 /**
  * The API's one use case: wrap a validated request in an envelope and make it durable. Resolves with the id only
  * after the broker confirmed the persistent message holding it; rejects with BrokerUnavailableError otherwise.
+ * The same idempotency key from the same client always yields the same id (see idempotency.ts).
  */
 export class MessageIntake {
   constructor(private readonly publisher: GroupCommitPublisher, private readonly metrics: AppMetrics) {}
 
-  async accept<T extends MessageType>(type: T, payload: EnvelopeOf<T>['payload'], requestId: string): Promise<string> {
-    const envelope = createEnvelope(type, payload, requestId);
+  async accept<T extends MessageType>(type: T, payload: EnvelopeOf<T>['payload'], requestId: string, options: AcceptOptions = {}): Promise<string> {
+    // With an idempotency key the id is derived, so a retry (any instance, any time) carries the same id; the
+    // message is published again, and workers and receivers drop the copy by id.
+    const id = options.idempotencyKey === undefined ? undefined : idempotentMessageId(options.clientId ?? ANONYMOUS_CLIENT, options.idempotencyKey);
+    const envelope = createEnvelope(type, payload, requestId, new Date(), id);
     try {
       await this.publisher.publish(envelope);
     } catch (error) {

@@ -16,6 +16,8 @@ export interface AppDeps {
   logger: Logger;
   /** Broker connected and publisher channel open. */
   ready: () => boolean;
+  /** Draining (shutdown started): /readyz answers 503 (HttpDrain closes the connections). */
+  draining?: () => boolean;
   bodyLimit: string;
   retryAfterSeconds: number;
 }
@@ -31,7 +33,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.get('/healthz', (_request, response) => void response.json({ status: 'ok' }));
   app.get('/readyz', (_request, response) => {
-    const ready = deps.ready();
+    const ready = deps.ready() && !deps.draining?.();
     response.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', broker: ready ? 'connected' : 'unavailable' });
   });
   app.get('/metrics', (_request, response, next) => {

@@ -17,6 +17,12 @@ export class PartialRejectionError extends Error {
  */
 export function classifySmtpError(error: unknown): FailureClass {
   if (error instanceof PartialRejectionError) return { kind: 'permanent', reason: error.message };
+  // EAUTH: the login failed; 530 "authentication required" / 535 "credentials invalid" (RFC 4954): our account.
+  const authCode = (error as { code?: unknown })?.code;
+  const authResponse = (error as { responseCode?: unknown })?.responseCode;
+  if (authCode === 'EAUTH' || authResponse === 530 || authResponse === 535) {
+    return { kind: 'credentials', reason: `smtp ${typeof authResponse === 'number' ? `${authResponse} ` : ''}${typeof authCode === 'string' ? authCode : 'auth'}`.trim() };
+  }
   const responseCode = (error as { responseCode?: unknown })?.responseCode;
   if (typeof responseCode === 'number') {
     const kind = responseCode >= 500 ? 'permanent' : responseCode >= 400 ? 'transient' : 'transient';
@@ -24,6 +30,6 @@ export function classifySmtpError(error: unknown): FailureClass {
     return { kind, reason: `smtp ${responseCode}${typeof code === 'string' ? ` ${code}` : ''}` };
   }
   const code = (error as { code?: unknown })?.code;
-  if (code === 'EAUTH' || code === 'EENVELOPE' || code === 'EMESSAGE') return { kind: 'permanent', reason: `smtp ${code}` };
+  if (code === 'EENVELOPE' || code === 'EMESSAGE') return { kind: 'permanent', reason: `smtp ${code}` };
   return classifyNetworkError(error, 'smtp');
 }

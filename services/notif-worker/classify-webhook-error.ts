@@ -9,9 +9,13 @@ export class WebhookHttpError extends Error {
   }
 }
 
-/** 429 and 5xx are the receiver asking us to come back later; any other answer outside 2xx is final. */
+/**
+ * 401/403: the receiver refuses our signature or secret (a configuration problem, `credentials`); 429 and 5xx are
+ * the receiver asking us to come back later; any other answer outside 2xx is final.
+ */
 export function classifyWebhookError(error: unknown): FailureClass {
   if (error instanceof WebhookHttpError) {
+    if (error.status === 401 || error.status === 403) return { kind: 'credentials', reason: `webhook HTTP ${error.status}` };
     const transient = error.status === 429 || error.status >= 500;
     return { kind: transient ? 'transient' : 'permanent', reason: `webhook HTTP ${error.status}` };
   }

@@ -6,6 +6,11 @@ export interface FaultSettings {
   transientRate?: number;
   permanentRate?: number;
   delayMs?: number;
+  /**
+   * Refuse our credentials on every channel, as a provider does after a key rotation: Twilio 401 / code 20003,
+   * SMTP 530 at MAIL FROM, webhook 401. Workers must pause instead of dead-lettering the traffic.
+   */
+  rejectCredentials?: boolean;
 }
 
 /**
@@ -18,6 +23,7 @@ export class FaultInjector {
   private transientRate = 0;
   private permanentRate = 0;
   private delay = 0;
+  private rejectingCredentials = false;
   private readonly flakySeen = new Set<string>();
 
   constructor(private readonly random: () => number = Math.random) {}
@@ -27,12 +33,18 @@ export class FaultInjector {
     this.transientRate = clampRate(settings.transientRate ?? this.transientRate);
     this.permanentRate = clampRate(settings.permanentRate ?? this.permanentRate);
     this.delay = Math.max(0, Math.min(60_000, settings.delayMs ?? this.delay));
+    this.rejectingCredentials = settings.rejectCredentials ?? this.rejectingCredentials;
     return this.current();
   }
 
   /** The settings in force (`GET /faults`, the inbox page). */
   current(): Required<FaultSettings> {
-    return { transientRate: this.transientRate, permanentRate: this.permanentRate, delayMs: this.delay };
+    return { transientRate: this.transientRate, permanentRate: this.permanentRate, delayMs: this.delay, rejectCredentials: this.rejectingCredentials };
+  }
+
+  /** True while the sandbox refuses every client's credentials (`PUT /faults {"rejectCredentials": true}`). */
+  get rejectCredentials(): boolean {
+    return this.rejectingCredentials;
   }
 
   /** Resolves after the configured answer delay (immediately when none). */

@@ -20,6 +20,7 @@ const faultSettings = z.strictObject({
   transientRate: z.number().min(0).max(1).optional(),
   permanentRate: z.number().min(0).max(1).optional(),
   delayMs: z.number().int().min(0).max(60_000).optional(),
+  rejectCredentials: z.boolean().optional(),
 });
 
 /** The sandbox's HTTP side: Twilio API, webhook sink, the captured list tests read and the inbox page people read. */

@@ -18,6 +18,10 @@ export function createSmtpSink(store: MessageStore, faults: FaultInjector): SMTP
     disabledCommands: ['STARTTLS'],
     logger: false,
     size: 10 * 1024 * 1024,
+    onMailFrom(_address, _session, callback) {
+      if (faults.rejectCredentials) return callback(smtpError('5.7.0 authentication required', 530));
+      callback();
+    },
     onRcptTo(address, _session, callback) {
       const recipient = address.address.toLowerCase();
       if (recipient === 'fail-permanent@sandbox.test') return callback(smtpError('5.1.1 mailbox unavailable', 550));

@@ -25,7 +25,7 @@ export function twilioApi(options: TwilioApiOptions): Router {
     await options.faults.pause();
     const [scheme, encoded] = (request.headers.authorization ?? '').split(' ');
     const [user, password] = Buffer.from(encoded ?? '', 'base64').toString('utf8').split(':');
-    if (scheme !== 'Basic' || user !== options.accountSid || password !== options.authToken || request.params.sid !== options.accountSid) {
+    if (options.faults.rejectCredentials || scheme !== 'Basic' || user !== options.accountSid || password !== options.authToken || request.params.sid !== options.accountSid) {
       response.status(401).json(twilioError(401, 20003, 'Authenticate'));
       return;
     }

@@ -21,6 +21,7 @@ export function webhookReceiver(options: WebhookReceiverOptions): Router {
       { id: request.header(WEBHOOK_HEADERS.id), timestamp: request.header(WEBHOOK_HEADERS.timestamp), signature: request.header(WEBHOOK_HEADERS.signature) },
       rawBody,
     );
+    if (options.faults.rejectCredentials) return void response.status(401).json({ error: 'invalid_credentials' });
     if (!verdict.ok) return void response.status(401).json({ error: 'invalid_signature', reason: verdict.reason });
     let notification: { id?: unknown; recipient?: unknown; title?: unknown; body?: unknown; data?: unknown };
     try {

@@ -74,10 +74,12 @@ describe('alertExpressions', () => {
       'RelayBrokerResourceAlarm',
       'RelayDeadLettersIncreasing',
       'RelayEndToEndLatencyHigh',
+      'RelayProviderCredentialsRejected',
       'RelayPublishFailures',
       'RelayQueueBacklogGrowing',
       'RelayQueueNoConsumers',
       'RelayServiceDown',
+      'RelayUnroutableMessages',
     ]);
     expect(alerts.find((alert) => alert.alert === 'RelayServiceDown')?.expr).toMatch(/^up\{.*\} == 0$/);
   });

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as amqp from 'amqplib';
@@ -10,7 +11,27 @@ export const ROOT = path.resolve(__dirname, '../..');
 export const BROKER = {
   amqpPort: Number(process.env.RELAY_AMQP_PORT ?? 5673),
   promPort: Number(process.env.RELAY_PROM_PORT ?? 15693),
+  mgmtPort: Number(process.env.RELAY_MGMT_PORT ?? 15673),
 };
+
+/** Calls the management HTTP API as relay-admin (e.g. `GET /api/queues/relay/relay.sms`); returns status and JSON. */
+export async function management(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const response = await fetch(`http://127.0.0.1:${BROKER.mgmtPort}${apiPath}`, {
+    method,
+    headers: { authorization: `Basic ${Buffer.from('relay-admin:relay-admin').toString('base64')}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** Re-imports rabbitmq/definitions.json through the management API (re-creates deleted queues and bindings). */
+export async function importDefinitions(): Promise<void> {
+  const definitions = JSON.parse(await readFile(path.join(ROOT, 'rabbitmq/definitions.json'), 'utf8'));
+  const { status } = await management('POST', '/api/definitions', definitions);
+  if (status >= 300) throw new Error(`definitions import answered ${status}`);
+}
 
 /** Each service's dev user has its name as password (rabbitmq/definitions.json). */
 export function amqpUrl(user: string): string {

@@ -30,11 +30,23 @@ export async function closedPort(): Promise<number> {
 export async function startSmtpServer(options: {
   rcpt?: (address: string) => { code: number; message: string } | undefined;
   data?: () => { code: number; message: string } | undefined;
+  mailFrom?: () => { code: number; message: string } | undefined;
+  /** Refuse every AUTH (535). */
+  rejectAuth?: boolean;
 }): Promise<{ port: number; close: () => Promise<void> }> {
   const server = new SMTPServer({
     authOptional: true,
+    allowInsecureAuth: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onAuth(_auth, _session, callback) {
+      if (options.rejectAuth) return callback(Object.assign(new Error('5.7.8 invalid credentials'), { responseCode: 535 }));
+      callback(null, { user: 'test' });
+    },
+    onMailFrom(_address, _session, callback) {
+      const refusal = options.mailFrom?.();
+      callback(refusal ? Object.assign(new Error(refusal.message), { responseCode: refusal.code }) : undefined);
+    },
     onRcptTo(address, _session, callback) {
       const refusal = options.rcpt?.(address.address);
       callback(refusal ? Object.assign(new Error(refusal.message), { responseCode: refusal.code }) : undefined);

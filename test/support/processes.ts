@@ -1,10 +1,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { startGroup, stopAllGroups, type GroupProcess } from '../../tools/lib/process-group';
 import { ROOT } from './broker';
 
 export type RunningProcess = GroupProcess;
+
+const run = promisify(execFile);
 
 /**
  * Starts a process in its own process group (tools/lib/process-group.ts), so stopping it by PID also stops what it
@@ -27,7 +31,7 @@ export function startService(service: string, env: NodeJS.ProcessEnv = {}): Runn
 }
 
 /** Starts the given services under one pm2-runtime with a PM2 home of its own, as `make dev` does. */
-export function startPm2(services: string[], env: NodeJS.ProcessEnv = {}): RunningProcess {
+export function startPm2(services: string[], env: NodeJS.ProcessEnv = {}): RunningProcess & { pm2Home: string } {
   for (const service of services) {
     const script = path.join(ROOT, 'dist/services', service, 'main.js');
     if (!fs.existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` (make test does) first`);
@@ -36,5 +40,17 @@ export function startPm2(services: string[], env: NodeJS.ProcessEnv = {}): Runni
   const ecosystem = path.join(home, 'ecosystem.config.js');
   const requires = services.map((service) => `...require(${JSON.stringify(path.join(ROOT, 'services', service, 'ecosystem.config.js'))}).apps`);
   fs.writeFileSync(ecosystem, `module.exports = { apps: [${requires.join(', ')}] };\n`);
-  return startProcess(path.join(ROOT, 'node_modules/.bin/pm2-runtime'), [ecosystem], { PM2_HOME: home, LOG_LEVEL: 'warn', ...env }, home);
+  return Object.assign(startProcess(path.join(ROOT, 'node_modules/.bin/pm2-runtime'), [ecosystem], { PM2_HOME: home, LOG_LEVEL: 'warn', ...env }, home), { pm2Home: home });
+}
+
+/** Runs the pm2 CLI against a pm2-runtime started by startPm2 (e.g. `reload app`); resolves with its stdout. */
+export async function pm2Cli(pm2Home: string, args: string[]): Promise<string> {
+  const { stdout } = await run(path.join(ROOT, 'node_modules/.bin/pm2'), args, { env: { ...process.env, PM2_HOME: pm2Home }, timeout: 120_000 });
+  return stdout;
+}
+
+/** PIDs of a PM2 app's processes (pm2 jlist). */
+export async function pm2Pids(pm2Home: string, app: string): Promise<number[]> {
+  const list = JSON.parse(await pm2Cli(pm2Home, ['jlist'])) as Array<{ name: string; pid: number }>;
+  return list.filter((p) => p.name === app).map((p) => p.pid).sort();
 }

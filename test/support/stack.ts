@@ -40,18 +40,18 @@ export interface SandboxMessage {
   content: Record<string, unknown>;
 }
 
-export async function sandboxMessages(channel?: 'sms' | 'email' | 'notif'): Promise<SandboxMessage[]> {
-  const response = await fetch(`${SANDBOX}/messages${channel ? `?channel=${channel}` : ''}`);
+export async function sandboxMessages(channel?: 'sms' | 'email' | 'notif', sandbox = SANDBOX): Promise<SandboxMessage[]> {
+  const response = await fetch(`${sandbox}/messages${channel ? `?channel=${channel}` : ''}`);
   return ((await response.json()) as { messages: SandboxMessage[] }).messages;
 }
 
 export async function clearSandbox(): Promise<void> {
   await fetch(`${SANDBOX}/messages`, { method: 'DELETE' });
-  await configureFaults({ transientRate: 0, permanentRate: 0, delayMs: 0 });
+  await configureFaults({ transientRate: 0, permanentRate: 0, delayMs: 0, rejectCredentials: false });
 }
 
-export async function configureFaults(settings: { transientRate?: number; permanentRate?: number; delayMs?: number }): Promise<void> {
-  const response = await fetch(`${SANDBOX}/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(settings) });
+export async function configureFaults(settings: { transientRate?: number; permanentRate?: number; delayMs?: number; rejectCredentials?: boolean }, sandbox = SANDBOX): Promise<void> {
+  const response = await fetch(`${sandbox}/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(settings) });
   if (!response.ok) throw new Error(`PUT /faults answered ${response.status}`);
 }
 

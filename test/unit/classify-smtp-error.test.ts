@@ -2,8 +2,8 @@ import nodemailer from 'nodemailer';
 import { classifySmtpError, PartialRejectionError } from '../../services/email-worker/classify-smtp-error';
 import { closedPort, startSmtpServer } from '../support/local-servers';
 
-async function smtpFailure(port: number, to: string | string[]): Promise<unknown> {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, connectionTimeout: 2000 });
+async function smtpFailure(port: number, to: string | string[], auth?: { user: string; pass: string }): Promise<unknown> {
+  const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, connectionTimeout: 2000, ...(auth ? { auth } : {}) });
   try {
     await transport.sendMail({ from: 'a@example.com', to, subject: 's', text: 't' });
   } catch (error) {
@@ -19,6 +19,26 @@ describe('SMTP errors: 4xx transient, 5xx permanent, connection failures transie
     const server = await startSmtpServer({ rcpt: () => ({ code: 451, message: 'try later' }) });
     try {
       expect(classifySmtpError(await smtpFailure(server.port, 'a@example.com'))).toMatchObject({ kind: 'transient', reason: expect.stringMatching(/^smtp 451/) });
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a refused login (EAUTH, 535) is a credentials failure, not a message failure', async () => {
+    const server = await startSmtpServer({ rejectAuth: true });
+    try {
+      const error = await smtpFailure(server.port, 'a@example.com', { user: 'relay', pass: 'wrong' });
+      expect(error).toMatchObject({ code: 'EAUTH' });
+      expect(classifySmtpError(error)).toEqual({ kind: 'credentials', reason: 'smtp 535 EAUTH' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('530 "authentication required" at MAIL FROM is a credentials failure', async () => {
+    const server = await startSmtpServer({ mailFrom: () => ({ code: 530, message: '5.7.0 authentication required' }) });
+    try {
+      expect(classifySmtpError(await smtpFailure(server.port, 'a@example.com'))).toMatchObject({ kind: 'credentials', reason: expect.stringMatching(/^smtp 530/) });
     } finally {
       await server.close();
     }

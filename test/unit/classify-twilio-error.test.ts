@@ -15,13 +15,13 @@ async function twilioFailure(baseUrl: string, timeoutMs = 2000): Promise<unknown
 }
 
 describe('twilio errors are classified by status class first, codes as hints', () => {
-  const replies: Array<[number, number, 'transient' | 'permanent']> = [
+  const replies: Array<[number, number, 'transient' | 'permanent' | 'credentials']> = [
     [429, 20429, 'transient'],
     [500, 20500, 'transient'],
     [503, 20503, 'transient'],
     [400, 21211, 'permanent'], // invalid number
     [400, 21610, 'permanent'], // unsubscribed recipient
-    [401, 20003, 'permanent'],
+    [401, 20003, 'credentials'], // wrong account SID or auth token: the worker pauses, the message waits
   ];
 
   test.each(replies)('HTTP %i with code %i from the API is %s', async (status, code, kind) => {

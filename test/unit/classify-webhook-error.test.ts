@@ -13,7 +13,7 @@ async function webhookFailure(url: string, timeoutMs = 2000): Promise<ReturnType
   throw new Error('expected the webhook call to fail');
 }
 
-describe('webhook errors: 429, 5xx, timeouts and connection errors transient; other 4xx permanent', () => {
+describe('webhook errors: 429, 5xx, timeouts and connection errors transient; 401/403 credentials; other 4xx permanent', () => {
   test.each([
     [429, 'transient'],
     [500, 'transient'],
@@ -22,6 +22,8 @@ describe('webhook errors: 429, 5xx, timeouts and connection errors transient; ot
     [404, 'permanent'],
     [410, 'permanent'],
     [301, 'permanent'],
+    [401, 'credentials'],
+    [403, 'credentials'],
   ])('HTTP %i is %s', async (status, kind) => {
     const server = await startHttpServer((_request, response) => response.writeHead(status, { location: '/elsewhere' }).end());
     try {

@@ -19,10 +19,18 @@ describe('the sandbox fails deliveries on purpose', () => {
     expect(faults.decide('notif', 'flaky', 'm2')).toBe('transient');
   });
 
+  test('rejecting credentials is switched on and off on command, leaving the other settings alone', () => {
+    const faults = new FaultInjector();
+    expect(faults.configure({ rejectCredentials: true, delayMs: 5 })).toMatchObject({ rejectCredentials: true, delayMs: 5 });
+    expect(faults.rejectCredentials).toBe(true);
+    expect(faults.configure({ transientRate: 0.5 })).toMatchObject({ rejectCredentials: true, transientRate: 0.5 });
+    expect(faults.configure({ rejectCredentials: false }).rejectCredentials).toBe(false);
+  });
+
   test('random rates split deliveries into permanent, transient and accepted', () => {
     const rolls = [0.05, 0.15, 0.5];
     const faults = new FaultInjector(() => rolls.shift() ?? 0.99);
-    expect(faults.configure({ permanentRate: 0.1, transientRate: 0.2 })).toEqual({ permanentRate: 0.1, transientRate: 0.2, delayMs: 0 });
+    expect(faults.configure({ permanentRate: 0.1, transientRate: 0.2 })).toEqual({ permanentRate: 0.1, transientRate: 0.2, delayMs: 0, rejectCredentials: false });
     expect(faults.decide('sms', '+14155550100', 'a')).toBe('permanent');
     expect(faults.decide('sms', '+14155550100', 'b')).toBe('transient');
     expect(faults.decide('sms', '+14155550100', 'c')).toBe('accept');

@@ -2,6 +2,7 @@ import express, { type RequestHandler, type Router } from 'express';
 import type { z } from 'zod';
 import { emailRequestSchema, notificationRequestSchema, smsRequestSchema, toValidationDetails } from '../../shared/messages/schemas';
 import type { MessageType } from '../../shared/messaging/topology';
+import { IDEMPOTENCY_HEADER, isValidIdempotencyKey } from '../idempotency';
 import type { MessageIntake } from '../message-intake';
 import { requireJson } from './require-json';
 
@@ -18,12 +19,18 @@ export function messageRoutes(intake: MessageIntake, bodyLimit: string): Router 
 function acceptHandler(intake: MessageIntake, type: MessageType, schema: z.ZodType): RequestHandler {
   return async (request, response, next) => {
     const parsed = schema.safeParse(request.body);
-    if (!parsed.success) {
-      response.status(400).json({ error: 'validation_failed', details: toValidationDetails(parsed.error) });
+    const idempotencyKey = request.get(IDEMPOTENCY_HEADER);
+    const keyInvalid = idempotencyKey !== undefined && !isValidIdempotencyKey(idempotencyKey);
+    if (!parsed.success || keyInvalid) {
+      const details = [
+        ...(parsed.success ? [] : toValidationDetails(parsed.error)),
+        ...(keyInvalid ? [{ field: IDEMPOTENCY_HEADER, message: 'must be 1 to 255 printable ASCII characters' }] : []),
+      ];
+      response.status(400).json({ error: 'validation_failed', details });
       return;
     }
     try {
-      const id = await intake.accept(type, parsed.data as never, String(request.id));
+      const id = await intake.accept(type, parsed.data as never, String(request.id), { idempotencyKey });
       response.status(202).json({ id, status: 'queued' });
     } catch (error) {
       next(error);

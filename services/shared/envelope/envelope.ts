@@ -23,8 +23,9 @@ export const ENVELOPE_CONTENT_TYPE = 'application/json';
  */
 export const BATCH_CONTENT_TYPE = 'application/vnd.relay.batch+json';
 
-export function createEnvelope<T extends MessageType>(type: T, payload: EnvelopeOf<T>['payload'], requestId?: string, now = new Date()): EnvelopeOf<T> {
-  return { id: randomUUID(), type, acceptedAt: now.toISOString(), ...(requestId ? { requestId } : {}), payload } as EnvelopeOf<T>;
+/** `id`: a new random UUID unless the caller derived one (idempotency key). */
+export function createEnvelope<T extends MessageType>(type: T, payload: EnvelopeOf<T>['payload'], requestId?: string, now = new Date(), id: string = randomUUID()): EnvelopeOf<T> {
+  return { id, type, acceptedAt: now.toISOString(), ...(requestId ? { requestId } : {}), payload } as EnvelopeOf<T>;
 }
 
 export function encodeEnvelope(envelope: Envelope): Buffer {

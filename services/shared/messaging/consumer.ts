@@ -1,5 +1,6 @@
 import type * as amqp from 'amqplib';
 import type { Logger } from '../logger/logger';
+import { backoffDelayMs } from './backoff';
 import type { BrokerConnection } from './connection';
 
 /**
@@ -9,18 +10,37 @@ import type { BrokerConnection } from './connection';
  */
 export type HandlerOutcome = 'ack' | 'requeue';
 
-export type DeliveryHandler = (message: amqp.ConsumeMessage) => Promise<HandlerOutcome>;
+/** What a handler may know about the delivery beyond the message. */
+export interface DeliveryContext {
+  /**
+   * Aborted when the channel the delivery came on is gone: the broker has put the message back, so a handler
+   * that is still working on it (e.g. retrying a republish) can stop; its outcome is ignored.
+   */
+  signal: AbortSignal;
+}
+
+export type DeliveryHandler = (message: amqp.ConsumeMessage, context: DeliveryContext) => Promise<HandlerOutcome>;
 
 export interface QueueConsumerOptions {
   queue: string;
   /** Unacknowledged deliveries the broker may push to this consumer; also the handler concurrency. */
   prefetch: number;
   handler: DeliveryHandler;
+  /** First delay before subscribing again after a failure or a broker cancel; doubles up to the max. Default 500 ms. */
+  minRetryDelayMs?: number;
+  /** Default 15 s. */
+  maxRetryDelayMs?: number;
+  /** Told whenever the consumer starts or stops consuming (for a gauge). */
+  onConsumingChange?: (consuming: boolean) => void;
 }
 
 /**
- * Consumes one queue: (re)opens its channel whenever the connection comes up, checks the queue exists (never
- * declares it), runs the handler for each delivery and acks or requeues by its outcome.
+ * Consumes one queue over exactly one channel: (re)subscribes whenever the connection comes up, checks the queue
+ * exists (never declares it), runs the handler for each delivery and acks or requeues by its outcome.
+ * When the broker cancels the consumer (`basic.cancel`: the queue was deleted) or refuses the subscription (queue
+ * missing, channel closed), it subscribes again with exponential backoff and jitter until the queue is back;
+ * `consuming` is false meanwhile, so readiness reports the worker idle. A single retry timer and an `openingOn`
+ * guard make sure there is never more than one channel or one subscription attempt at a time.
  * Shutdown: `stop()` cancels the consumer, waits for in-flight handlers to settle and ack, then closes the
  * channel; whatever was prefetched but not started is returned to the queue by the broker.
  */
@@ -29,10 +49,27 @@ export class QueueConsumer {
   private consumerTag: string | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private stopping = false;
+  /** The connection a subscription is being set up on right now, if any. */
+  private openingOn: amqp.ChannelModel | undefined;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** Aborted when the current channel closes; handed to handlers of its deliveries. */
+  private channelGone = new AbortController();
+  private pausedUntil = 0;
+  private resumeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly connection: BrokerConnection, private readonly logger: Logger, private readonly options: QueueConsumerOptions) {
-    connection.on('connected', (model: amqp.ChannelModel) => void this.open(model));
-    if (connection.current) void this.open(connection.current);
+    connection.on('connected', (model: amqp.ChannelModel) => {
+      // A new connection: the old channel died with the old one; start over at once.
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      this.attempt = 0;
+      this.channel = undefined;
+      this.setTag(undefined);
+      void this.subscribe(model);
+    });
+    connection.on('disconnected', () => this.setTag(undefined));
+    if (connection.current) void this.subscribe(connection.current);
   }
 
   /** True while a consumer is registered on the broker. */
@@ -44,62 +81,136 @@ export class QueueConsumer {
     return this.inFlight.size;
   }
 
-  async stop(timeoutMs: number): Promise<void> {
-    this.stopping = true;
+  /**
+   * Stops taking new deliveries for `ms` (basic.cancel; the channel stays open so deliveries in hand are still
+   * settled on it), then subscribes again. Used when the provider refuses our credentials.
+   */
+  async pauseFor(ms: number): Promise<void> {
+    this.pausedUntil = Date.now() + ms;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    clearTimeout(this.resumeTimer);
+    this.resumeTimer = setTimeout(() => {
+      this.resumeTimer = undefined;
+      this.pausedUntil = 0;
+      this.attempt = 0;
+      const model = this.connection.current;
+      if (model) void this.subscribe(model);
+    }, ms);
+    this.resumeTimer.unref();
     const channel = this.channel;
     const tag = this.consumerTag;
-    this.consumerTag = undefined;
+    this.setTag(undefined);
+    if (channel && tag) await channel.cancel(tag).catch(() => undefined);
+  }
+
+  /** True during a `pauseFor`. */
+  get paused(): boolean {
+    return Date.now() < this.pausedUntil;
+  }
+
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.resumeTimer);
+    const channel = this.channel;
+    const tag = this.consumerTag;
+    this.setTag(undefined);
     if (channel && tag) await channel.cancel(tag).catch(() => undefined);
     const drained = Promise.allSettled([...this.inFlight]);
     const timedOut = await Promise.race([drained.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);
     if (timedOut) this.logger.warn({ inFlight: this.inFlight.size }, 'consumer stop timed out; unfinished messages return to the queue');
     this.channel = undefined;
+    this.channelGone.abort();
     if (channel) await channel.close().catch(() => undefined);
   }
 
-  private async open(model: amqp.ChannelModel): Promise<void> {
-    if (this.stopping) return;
-    let channel: amqp.Channel | undefined;
+  private setTag(tag: string | undefined): void {
+    const before = this.consumerTag !== undefined;
+    this.consumerTag = tag;
+    if (before !== (tag !== undefined)) this.options.onConsumingChange?.(tag !== undefined);
+  }
+
+  /** Opens the channel if there is none, checks the queue and subscribes; on failure schedules another try. */
+  private async subscribe(model: amqp.ChannelModel): Promise<void> {
+    if (this.stopping || this.paused || this.openingOn === model || this.consumerTag || this.connection.current !== model) return;
+    this.openingOn = model;
     try {
-      channel = await model.createChannel();
-      channel.on('error', (error: Error) => this.logger.warn({ err: error, queue: this.options.queue }, 'consumer channel error'));
-      channel.on('close', () => {
-        if (this.channel !== channel) return;
-        this.channel = undefined;
-        this.consumerTag = undefined;
-        // Closed by the broker while the connection lives (e.g. queue deleted): try again later.
-        setTimeout(() => {
-          if (!this.stopping && this.connection.current === model && !this.channel) void this.open(model);
-        }, 1000);
-      });
-      await channel.prefetch(this.options.prefetch);
+      const channel = this.channel ?? (await this.openChannel(model));
+      if (this.stopping || this.connection.current !== model) return;
       await channel.checkQueue(this.options.queue);
-      this.channel = channel;
-      const opened = channel;
       const reply = await channel.consume(this.options.queue, (message) => {
-        if (message) this.track(opened, message);
-        else this.logger.warn({ queue: this.options.queue }, 'consumer cancelled by the broker');
+        if (message) this.track(channel, message);
+        else this.cancelledByBroker(channel, model);
       });
-      this.consumerTag = reply.consumerTag;
-      this.logger.info({ queue: this.options.queue, prefetch: this.options.prefetch }, 'consuming');
+      if (this.channel !== channel || this.stopping) return; // closed while subscribing; its close handler retries
+      if (this.paused) {
+        await channel.cancel(reply.consumerTag).catch(() => undefined); // paused while subscribing
+        return;
+      }
+      this.setTag(reply.consumerTag);
+      if (this.attempt > 0) this.logger.info({ queue: this.options.queue, attempts: this.attempt }, 'consuming again');
+      else this.logger.info({ queue: this.options.queue, prefetch: this.options.prefetch }, 'consuming');
+      this.attempt = 0;
     } catch (error) {
-      this.logger.error({ err: error, queue: this.options.queue }, 'consumer setup failed; retrying');
-      if (channel) await channel.close().catch(() => undefined);
-      setTimeout(() => {
-        if (!this.stopping && this.connection.current === model && !this.channel) void this.open(model);
-      }, 2000).unref();
+      // A failed passive declare or consume (404, 403) closes the channel; its close handler forgets it.
+      this.scheduleRetry(model, error);
+    } finally {
+      if (this.openingOn === model) this.openingOn = undefined;
     }
   }
 
+  private async openChannel(model: amqp.ChannelModel): Promise<amqp.Channel> {
+    const channel = await model.createChannel();
+    const gone = new AbortController();
+    channel.on('error', (error: Error) => this.logger.warn({ err: error, queue: this.options.queue }, 'consumer channel error'));
+    channel.on('close', () => {
+      gone.abort();
+      if (this.channel !== channel) return;
+      this.channel = undefined;
+      this.setTag(undefined);
+      // Closed by the broker while the connection lives (queue deleted, access refused): subscribe again later.
+      this.scheduleRetry(model, new Error('consumer channel closed'));
+    });
+    await channel.prefetch(this.options.prefetch);
+    if (this.stopping || this.connection.current !== model) {
+      await channel.close().catch(() => undefined);
+      throw new Error('connection replaced while opening the consumer channel');
+    }
+    this.channel = channel;
+    this.channelGone = gone;
+    return channel;
+  }
+
+  private cancelledByBroker(channel: amqp.Channel, model: amqp.ChannelModel): void {
+    if (this.channel !== channel) return;
+    this.setTag(undefined);
+    this.logger.warn({ queue: this.options.queue }, 'consumer cancelled by the broker (queue deleted?); subscribing again when it is back');
+    this.scheduleRetry(model, new Error('consumer cancelled by the broker'));
+  }
+
+  private scheduleRetry(model: amqp.ChannelModel, error: unknown): void {
+    if (this.stopping || this.paused || this.retryTimer || this.connection.current !== model) return;
+    const delay = backoffDelayMs(this.attempt, this.options.minRetryDelayMs ?? 500, this.options.maxRetryDelayMs ?? 15_000);
+    // Log the first failure of a streak, not every retry.
+    if (this.attempt === 0) this.logger.error({ err: error, queue: this.options.queue, retryInMs: delay }, 'not consuming; subscribing again with backoff');
+    this.attempt += 1;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.subscribe(model);
+    }, delay);
+    this.retryTimer.unref();
+  }
+
   private track(channel: amqp.Channel, message: amqp.ConsumeMessage): void {
-    const work = this.handle(channel, message).finally(() => this.inFlight.delete(work));
+    const work = this.handle(channel, message, this.channelGone.signal).finally(() => this.inFlight.delete(work));
     this.inFlight.add(work);
   }
 
-  private async handle(channel: amqp.Channel, message: amqp.ConsumeMessage): Promise<void> {
+  private async handle(channel: amqp.Channel, message: amqp.ConsumeMessage, signal: AbortSignal): Promise<void> {
     let outcome: HandlerOutcome;
     try {
-      outcome = await this.options.handler(message);
+      outcome = await this.options.handler(message, { signal });
     } catch (error) {
       this.logger.error({ err: error, messageId: message.properties.messageId }, 'handler failed unexpectedly; requeueing');
       outcome = 'requeue';

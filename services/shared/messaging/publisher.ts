@@ -2,6 +2,7 @@ import type * as amqp from 'amqplib';
 import type { Logger } from '../logger/logger';
 import type { BrokerConnection } from './connection';
 import { waitUntil } from '../process/wait-until';
+import { backoffDelayMs } from './backoff';
 import { BrokerUnavailableError } from './errors';
 
 export interface ConfirmPublisherOptions {
@@ -12,6 +13,8 @@ export interface ConfirmPublisherOptions {
   maxInFlight?: number;
   /** How long to wait for the broker's confirm before giving up on a message. Default 5000 ms. */
   confirmTimeoutMs?: number;
+  /** First delay before reopening a channel that failed to open or was closed by the broker; doubles up to 5 s. Default 100 ms. */
+  minReopenDelayMs?: number;
 }
 
 export type PublishOptions = amqp.Options.Publish;
@@ -26,11 +29,25 @@ export class ConfirmPublisher {
   private inFlightCount = 0;
   private readonly maxInFlight: number;
   private readonly confirmTimeoutMs: number;
+  private readonly minReopenDelayMs: number;
+  /** The connection a channel is being opened on right now, if any. */
+  private openingOn: amqp.ChannelModel | undefined;
+  private reopenAttempt = 0;
+  private reopenTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly readyListeners = new Set<() => void>();
 
   constructor(private readonly connection: BrokerConnection, private readonly logger: Logger, options: ConfirmPublisherOptions = {}) {
     this.maxInFlight = options.maxInFlight ?? 10_000;
     this.confirmTimeoutMs = options.confirmTimeoutMs ?? 5000;
-    connection.on('connected', (model: amqp.ChannelModel) => void this.openChannel(model));
+    this.minReopenDelayMs = options.minReopenDelayMs ?? 100;
+    connection.on('connected', (model: amqp.ChannelModel) => {
+      clearTimeout(this.reopenTimer);
+      this.reopenTimer = undefined;
+      this.reopenAttempt = 0;
+      this.channel = undefined;
+      void this.openChannel(model);
+    });
     if (connection.current) void this.openChannel(connection.current);
   }
 
@@ -93,26 +110,69 @@ export class ConfirmPublisher {
     return waitUntil(() => this.inFlightCount === 0, timeoutMs);
   }
 
+  /** Resolves once a confirm channel is open (at once if it is), or false after `timeoutMs`. */
+  waitReady(timeoutMs: number): Promise<boolean> {
+    if (this.channel) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (value: boolean) => {
+        clearTimeout(timer);
+        this.readyListeners.delete(onReady);
+        resolve(value);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.readyListeners.add(onReady);
+    });
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.reopenTimer);
     const channel = this.channel;
     this.channel = undefined;
     if (channel) await channel.close().catch(() => undefined);
   }
 
+  /**
+   * Opens the confirm channel; a failed open, or a channel the broker closed on a live connection (e.g. after a
+   * 404 on publish), is retried with exponential backoff and jitter until it works or the connection changes.
+   * One timer and the `openingOn` guard keep it to one channel.
+   */
   private async openChannel(model: amqp.ChannelModel): Promise<void> {
+    if (this.closed || this.openingOn === model || this.channel || this.connection.current !== model) return;
+    this.openingOn = model;
     try {
       const channel = await model.createConfirmChannel();
       channel.on('error', (error: Error) => this.logger.warn({ err: error }, 'publisher channel error'));
       channel.on('close', () => {
-        if (this.channel === channel) this.channel = undefined;
-        // A channel closed by the broker on a live connection (e.g. after a 404 on publish) is reopened.
-        setTimeout(() => {
-          if (this.connection.current === model && this.channel === undefined) void this.openChannel(model);
-        }, 250);
+        if (this.channel !== channel) return;
+        this.channel = undefined;
+        this.scheduleReopen(model, new Error('publisher channel closed by the broker'));
       });
+      if (this.closed || this.connection.current !== model) {
+        await channel.close().catch(() => undefined);
+        return;
+      }
       this.channel = channel;
+      if (this.reopenAttempt > 0) this.logger.info({ attempts: this.reopenAttempt }, 'publisher channel reopened');
+      this.reopenAttempt = 0;
+      for (const listener of [...this.readyListeners]) listener();
     } catch (error) {
-      this.logger.warn({ err: error }, 'publisher channel setup failed');
+      this.scheduleReopen(model, error);
+    } finally {
+      if (this.openingOn === model) this.openingOn = undefined;
     }
+  }
+
+  private scheduleReopen(model: amqp.ChannelModel, error: unknown): void {
+    if (this.closed || this.reopenTimer || this.connection.current !== model) return;
+    const delay = backoffDelayMs(this.reopenAttempt, this.minReopenDelayMs, 5000);
+    if (this.reopenAttempt === 0) this.logger.warn({ err: error, retryInMs: delay }, 'publisher channel unavailable; reopening with backoff');
+    this.reopenAttempt += 1;
+    this.reopenTimer = setTimeout(() => {
+      this.reopenTimer = undefined;
+      void this.openChannel(model);
+    }, delay);
+    this.reopenTimer.unref();
   }
 }

@@ -1,9 +1,14 @@
 import type { EnvelopeOf } from '../envelope/envelope';
 import type { MessageType } from '../messaging/topology';
 
-/** How a provider failure should be treated: retried later through a delay queue, or dead-lettered now. */
+/**
+ * How a provider failure should be treated: retried later through a delay queue, dead-lettered now, or, for
+ * `credentials` (the provider refused our account: Twilio 401/20003, SMTP 530/535/EAUTH, webhook 401/403), a
+ * configuration problem rather than a message problem: the worker pauses consumption and the message is retried
+ * later without using up an attempt.
+ */
 export interface FailureClass {
-  kind: 'transient' | 'permanent';
+  kind: 'transient' | 'permanent' | 'credentials';
   /** Short, log- and header-safe description: status, provider code, error code. No personal data. */
   reason: string;
 }

@@ -9,8 +9,10 @@ import { DEAD_LETTER_EXCHANGE, RETRY_EXCHANGE, retryQueue, workQueue, type Messa
 import { TopologyError } from '../messaging/errors';
 import { createRegistry } from '../metrics/registry';
 import { installProcessHandlers } from '../process/process-handlers';
+import { CredentialsPause } from './credentials-pause';
 import { createDeliveryHandler } from './delivery-handler';
 import type { Provider } from './provider';
+import { RecentIds } from './recent-ids';
 import { workerConfigSchema, type WorkerConfig } from './worker-config';
 import { createWorkerMetrics } from './worker-metrics';
 
@@ -75,8 +77,29 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
 
   // Every item of every prefetched delivery may need a retry or dead-letter publish at once.
   const publisher = new ConfirmPublisher(connection, logger, { maxInFlight: config.PREFETCH * 100 });
-  const handler = createDeliveryHandler({ provider, publisher, metrics, logger, retryDelays: config.RETRY_DELAYS, concurrency: config.CONCURRENCY });
-  const consumer = new QueueConsumer(connection, logger, { queue: workQueue(definition.type), prefetch: config.PREFETCH, handler });
+  const type = definition.type;
+  metrics.credentialsRejected.set({ type }, 0);
+  metrics.consuming.set({ type }, 0);
+  const credentials = new CredentialsPause({
+    minMs: config.CREDENTIALS_PAUSE_MIN_MS,
+    maxMs: config.CREDENTIALS_PAUSE_MAX_MS,
+    onPause: (ms, consecutive) => {
+      metrics.credentialsRejected.set({ type }, 1);
+      logger.error({ pauseMs: ms, consecutive }, 'the provider refused our credentials; pausing consumption (check the provider settings)');
+      void consumer.pauseFor(ms);
+    },
+    onRecovered: () => {
+      metrics.credentialsRejected.set({ type }, 0);
+      logger.info('the provider accepts our credentials again');
+    },
+  });
+  const handler = createDeliveryHandler({ provider, publisher, metrics, logger, retryDelays: config.RETRY_DELAYS, concurrency: config.CONCURRENCY, credentials, recent: new RecentIds(config.RECENT_IDS) });
+  const consumer = new QueueConsumer(connection, logger, {
+    queue: workQueue(type),
+    prefetch: config.PREFETCH,
+    handler,
+    onConsumingChange: (consuming) => metrics.consuming.set({ type }, consuming ? 1 : 0),
+  });
   connection.start();
 
   const server = await startOpsServer({

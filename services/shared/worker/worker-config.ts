@@ -29,6 +29,11 @@ export function workerConfigSchema(defaults: { amqpUser: string; metricsPort: nu
     /** Items handed to the provider at once (connections to Twilio, SMTP pool users, webhook requests). */
     CONCURRENCY: positiveIntVar(50),
     RETRY_DELAYS: retryDelaysVar,
+    /** Ids of recently delivered messages remembered per process to skip copies (0 turns it off). */
+    RECENT_IDS: z.coerce.number().int().min(0).default(50_000),
+    /** First pause of consumption after the provider refused our credentials; doubles up to the max. */
+    CREDENTIALS_PAUSE_MIN_MS: positiveIntVar(5000),
+    CREDENTIALS_PAUSE_MAX_MS: positiveIntVar(300_000),
     /** How long a drain may take on SIGTERM; must stay below PM2's kill_timeout (15 s). */
     SHUTDOWN_TIMEOUT_MS: positiveIntVar(10_000),
     LOG_LEVEL: logLevelVar,

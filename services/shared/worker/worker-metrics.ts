@@ -38,6 +38,30 @@ export function createWorkerMetrics(registry: Registry) {
       labelNames: ['type'] as const,
       registers: [registry],
     }),
+    deferred: new Counter({
+      name: 'messages_deferred_total',
+      help: 'Messages sent back through a delay queue without using an attempt (reason: credentials, the provider refused our account)',
+      labelNames: ['type', 'reason'] as const,
+      registers: [registry],
+    }),
+    duplicatesSkipped: new Counter({
+      name: 'messages_duplicates_skipped_total',
+      help: 'Copies of a message this worker process had delivered recently (redelivery, idempotent retry), acked without calling the provider',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    credentialsRejected: new Gauge({
+      name: 'provider_credentials_rejected',
+      help: '1 from the provider refusing our credentials until it accepts a message again; the worker pauses consuming meanwhile',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    consuming: new Gauge({
+      name: 'worker_consuming',
+      help: '1 while the worker has a consumer on its queue (0: broker down, queue missing, or paused)',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
     brokerConnected: new Gauge({ name: 'broker_connected', help: '1 while the broker connection is up', registers: [registry] }),
   };
 }
