@@ -5,7 +5,7 @@ N ?= 2
 COMPOSE ?= docker compose
 
 .DEFAULT_GOAL := help
-.PHONY: help install build up down logs ps scale loadtest dev test test-unit check bench chaos replay-dead dashboards clean
+.PHONY: help install build up down logs ps scale loadtest dev test test-unit check bench chaos replay-dead api-key dashboards clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -20,6 +20,7 @@ build: node_modules ## compile TypeScript into dist/
 	npm run build
 
 up: ## docker compose: build and start the whole stack, healthy, dashboards provisioned
+	scripts/compose-secrets.sh
 	$(COMPOSE) up -d --build --wait
 
 down: ## docker compose: stop and remove the stack (volumes kept)
@@ -51,6 +52,9 @@ chaos: build ## long fault run (kills, broker restart, provider failures); fails
 
 replay-dead: build ## move dead letters back for processing: make replay-dead QUEUE=sms
 	node dist/tools/replay-dead.js --queue "$(QUEUE)"
+
+api-key: build ## create an API key (hash stored, key printed last): make api-key NAME=billing CHANNELS=sms,email RATE=10
+	@node dist/tools/api-key.js --name "$(NAME)" --channels "$(or $(CHANNELS),sms,email,notif)" --rate "$(RATE)" --burst "$(BURST)" --recipient-limit "$(or $(RECIPIENT_LIMIT),on)"
 
 dashboards: node_modules ## regenerate grafana/dashboards/*.json from grafana/src
 	UPDATE_DASHBOARDS=1 npx jest test/grafana

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startGroup, stopAllGroups, type GroupProcess } from '../../tools/lib/process-group';
+import { securityEnv } from './api-keys';
 import { ROOT } from './broker';
 
 export type RunningProcess = GroupProcess;
@@ -26,7 +27,10 @@ export function startService(service: string, env: NodeJS.ProcessEnv = {}): Runn
   return startProcess(process.execPath, [script], { LOG_LEVEL: 'warn', ...env });
 }
 
-/** Starts the given services under one pm2-runtime with a PM2 home of its own, as `make dev` does. */
+/**
+ * Starts the given services under one pm2-runtime with a PM2 home of its own, as `make dev` does; the app reads the
+ * test key file (support/api-keys.ts).
+ */
 export function startPm2(services: string[], env: NodeJS.ProcessEnv = {}): RunningProcess {
   for (const service of services) {
     const script = path.join(ROOT, 'dist/services', service, 'main.js');
@@ -36,5 +40,5 @@ export function startPm2(services: string[], env: NodeJS.ProcessEnv = {}): Runni
   const ecosystem = path.join(home, 'ecosystem.config.js');
   const requires = services.map((service) => `...require(${JSON.stringify(path.join(ROOT, 'services', service, 'ecosystem.config.js'))}).apps`);
   fs.writeFileSync(ecosystem, `module.exports = { apps: [${requires.join(', ')}] };\n`);
-  return startProcess(path.join(ROOT, 'node_modules/.bin/pm2-runtime'), [ecosystem], { PM2_HOME: home, LOG_LEVEL: 'warn', ...env }, home);
+  return startProcess(path.join(ROOT, 'node_modules/.bin/pm2-runtime'), [ecosystem], { PM2_HOME: home, LOG_LEVEL: 'warn', ...securityEnv(), ...env }, home);
 }
