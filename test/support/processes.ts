@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { commandLine, processTree } from '../../tools/lib/proc';
 import { startGroup, stopAllGroups, type GroupProcess } from '../../tools/lib/process-group';
 import { securityEnv } from './api-keys';
 import { ROOT } from './broker';
@@ -41,4 +42,16 @@ export function startPm2(services: string[], env: NodeJS.ProcessEnv = {}): Runni
   const requires = services.map((service) => `...require(${JSON.stringify(path.join(ROOT, 'services', service, 'ecosystem.config.js'))}).apps`);
   fs.writeFileSync(ecosystem, `module.exports = { apps: [${requires.join(', ')}] };\n`);
   return startProcess(path.join(ROOT, 'node_modules/.bin/pm2-runtime'), [ecosystem], { PM2_HOME: home, LOG_LEVEL: 'warn', ...securityEnv(), ...env }, home);
+}
+
+/**
+ * `pid script` of every service process under a pm2-runtime (PM2 API instances, app-limits, workers), sorted: the
+ * same list before and after a test means nothing crashed and was restarted by PM2.
+ */
+export function servicePids(stack: RunningProcess): string[] {
+  return processTree(stack.pid)
+    .map((pid) => ({ pid, script: /dist\/services\/([\w/.-]+\.js)/.exec(commandLine(pid))?.[1] }))
+    .filter((entry) => entry.script !== undefined)
+    .map((entry) => `${entry.pid} ${entry.script}`)
+    .sort();
 }
