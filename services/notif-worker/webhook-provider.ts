@@ -2,13 +2,28 @@ import { z } from 'zod';
 import { loadConfig, positiveIntVar, stringVar } from '../shared/config/load-config';
 import type { Provider } from '../shared/worker/provider';
 import { classifyWebhookError, WebhookHttpError } from './classify-webhook-error';
-import { signWebhook } from '../shared/webhook/signature';
+import { SANDBOX_WEBHOOK_SECRET, SANDBOX_WEBHOOK_URLS, signWebhook } from '../shared/webhook/signature';
 
-export const webhookConfigSchema = z.object({
-  NOTIF_WEBHOOK_URL: stringVar('http://127.0.0.1:8025/webhooks/notifications'),
-  NOTIF_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').default('relay-dev-webhook-secret'),
-  NOTIF_TIMEOUT_MS: positiveIntVar(10_000),
-});
+/**
+ * A receiver other than the sandbox needs a secret of its own: without NOTIF_WEBHOOK_SECRET, or with the sandbox's
+ * public one, the worker refuses to start (a signature anyone can compute proves nothing to the receiver). Only
+ * the sandbox's own URL may go without it; the worker then signs with the sandbox's secret.
+ */
+export const webhookConfigSchema = z
+  .object({
+    NOTIF_WEBHOOK_URL: stringVar(SANDBOX_WEBHOOK_URLS[0] as string),
+    NOTIF_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional().or(z.literal('').transform(() => undefined)),
+    NOTIF_TIMEOUT_MS: positiveIntVar(10_000),
+  })
+  .superRefine((config, context) => {
+    if (SANDBOX_WEBHOOK_URLS.includes(config.NOTIF_WEBHOOK_URL)) return;
+    if (config.NOTIF_WEBHOOK_SECRET === undefined) {
+      context.addIssue({ code: 'custom', path: ['NOTIF_WEBHOOK_SECRET'], message: 'required when NOTIF_WEBHOOK_URL is not the sandbox (a random string of 16+ characters shared with the receiver)' });
+    } else if (config.NOTIF_WEBHOOK_SECRET === SANDBOX_WEBHOOK_SECRET) {
+      context.addIssue({ code: 'custom', path: ['NOTIF_WEBHOOK_SECRET'], message: "is the sandbox's public development secret: set a random one for a real receiver" });
+    }
+  })
+  .transform((config) => ({ ...config, NOTIF_WEBHOOK_SECRET: config.NOTIF_WEBHOOK_SECRET ?? SANDBOX_WEBHOOK_SECRET }));
 
 export function createWebhookProvider(env: NodeJS.ProcessEnv): Provider<'notif'> {
   const config = loadConfig(webhookConfigSchema, env);

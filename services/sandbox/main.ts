@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { loadConfig, logLevelVar, portVar, stringVar } from '../shared/config/load-config';
 import { createLogger } from '../shared/logger/logger';
 import { installProcessHandlers } from '../shared/process/process-handlers';
+import { SANDBOX_WEBHOOK_SECRET } from '../shared/webhook/signature';
 import { FaultInjector } from './faults';
 import { MessageStore } from './message-store';
 import { createSandboxApp } from './sandbox-app';
@@ -13,7 +14,7 @@ const configSchema = z.object({
   SANDBOX_HOST: stringVar('0.0.0.0'),
   TWILIO_ACCOUNT_SID: stringVar('ACsandbox0000000000000000000000000'),
   TWILIO_AUTH_TOKEN: stringVar('sandbox-token'),
-  NOTIF_WEBHOOK_SECRET: stringVar('relay-dev-webhook-secret'),
+  NOTIF_WEBHOOK_SECRET: stringVar(SANDBOX_WEBHOOK_SECRET),
   LOG_LEVEL: logLevelVar,
 });
 

@@ -30,3 +30,12 @@ export function verifyWebhook(
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: 'signature mismatch' };
   return { ok: true };
 }
+
+/**
+ * The sandbox's webhook secret in dev and tests. It is public (it is in this repository), so the notif-worker signs
+ * with it only when it delivers to the sandbox itself (SANDBOX_WEBHOOK_URLS) and refuses it for any other receiver.
+ */
+export const SANDBOX_WEBHOOK_SECRET = 'relay-dev-webhook-secret';
+
+/** The sandbox's webhook sink, natively and in compose. */
+export const SANDBOX_WEBHOOK_URLS: readonly string[] = ['http://127.0.0.1:8025/webhooks/notifications', 'http://sandbox:8025/webhooks/notifications'];
