@@ -5,7 +5,7 @@
 import http from 'k6/http';
 import { check } from 'k6';
 import { Counter } from 'k6/metrics';
-import { BASE_URL, CHANNELS, FAIL_RATIO } from './config.js';
+import { API_KEY, BASE_URL, CHANNELS, FAIL_RATIO } from './config.js';
 
 /** @typedef {import('./config.js').Channel} Channel */
 
@@ -71,7 +71,7 @@ export function pickChannel(mix) {
  */
 export function send(channel) {
     const res = http.post(`${BASE_URL}${PATHS[channel]}`, JSON.stringify(bodyFor(channel)), {
-        headers: { 'Content-Type': 'application/json' },
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${API_KEY}` },
         tags: { kind: 'accept', channel, name: PATHS[channel] },
         responseCallback: http.expectedStatuses(202),
     });

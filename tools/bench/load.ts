@@ -12,7 +12,8 @@ const duration = Number(process.env.BENCH_SECONDS) || 20;
 const connections = Number(process.env.BENCH_CONNECTIONS) || 100;
 
 const rand = (max: number) => Math.floor(Math.random() * max);
-const json = { 'content-type': 'application/json' };
+// Our API needs the key (tools/lib/load-key.ts); the baseline, which has no auth, ignores the header.
+const json: Record<string, string> = { 'content-type': 'application/json', ...(process.env.BENCH_API_KEY ? { authorization: `Bearer ${process.env.BENCH_API_KEY}` } : {}) };
 
 const requests: autocannon.Request[] = [
   {
