@@ -57,6 +57,7 @@ async function main(): Promise<void> {
   });
   connection.start();
 
+  if (!(await limits.warmUp(10_000))) logger.warn('app-limits did not answer within 10 s; /v1 requests get 503 until it does');
   const ready = () => connection.state === 'connected' && publisher.ready;
   const opsServer = await startOpsServer({ port: config.OPS_PORT, host: config.OPS_HOST, registry, ready, scrape: () => clusterMetrics.scrape() });
   const app = createApp({

@@ -44,6 +44,23 @@ export class RateLimits {
     this.timeoutMs = options.timeoutMs ?? 1000;
   }
 
+  /**
+   * At start, until app-limits answers (or `timeoutMs` passed): so an instance does not take traffic it would have
+   * to answer 503 while the counters' process is still starting. True when it answered.
+   */
+  async warmUp(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    const probe = new Map<string, RateLimiterAbstract>();
+    for (;;) {
+      try {
+        await this.consume(probe, 'relay-warm-up', 1_000_000, 1, String(process.pid));
+        return true;
+      } catch (error) {
+        if (!(error instanceof LimiterUnavailableError) || Date.now() > deadline) return false;
+      }
+    }
+  }
+
   forKey(key: ApiKey): Promise<LimitDecision> {
     // The prefix names the limits too: a key whose limits change gets a new limiter (and a fresh count).
     const prefix = `relay-key:${key.name}:${key.burst}:${key.rate}`;
