@@ -14,7 +14,8 @@ const RECIPIENT_MAX = 3;
 
 beforeAll(async () => {
   await purgeAllQueues();
-  stack = startPm2(['app'], { API_INSTANCES: '2', SMS_RECIPIENT_MAX: String(RECIPIENT_MAX) });
+  // info: the reload log lines are read by the SIGHUP test.
+  stack = startPm2(['app'], { API_INSTANCES: '2', SMS_RECIPIENT_MAX: String(RECIPIENT_MAX), LOG_LEVEL: 'info' });
   await waitReady([READY_URLS.app, `${APP_OPS}/readyz`]);
   // PM2 starts the second instance once the first is ready: wait for app-limits and both instances.
   pidsAtStart = await waitFor('app-limits and two API instances', async () => {
@@ -89,6 +90,19 @@ describe('API keys', () => {
       const answers = await Promise.all(Array.from({ length: 4 }, () => postJson('/v1/notifications', { recipient: 'u', title: 't', body: 'b' }, { ...bearer(added), connection: 'close' })));
       return answers.every((r) => r.status === 401) ? true : undefined;
     });
+  });
+});
+
+describe('reloading keys on SIGHUP', () => {
+  test('SIGHUP makes each instance reload the key file and keeps it running', async () => {
+    const instances = servicePids(stack).filter((entry) => entry.endsWith('app/main.js')).map((entry) => Number(entry.split(' ')[0]));
+    expect(instances).toHaveLength(2);
+    const reloads = (pid: number) => stack.output().split('\n').filter((line) => line.includes('API keys loaded') && line.includes(`"pid":${pid},`)).length;
+    const before = instances.map(reloads);
+    for (const pid of instances) process.kill(pid, 'SIGHUP');
+    await waitFor('both instances to log a reload', async () => (instances.every((pid, i) => reloads(pid) > before[i]!) ? true : undefined));
+    expect(servicePids(stack)).toEqual(pidsAtStart);
+    expect((await postJson('/v1/sms', sms())).status).toBe(202);
   });
 });
 
