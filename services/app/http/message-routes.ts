@@ -1,6 +1,6 @@
 import express, { type RequestHandler, type Router } from 'express';
 import type { z } from 'zod';
-import { emailRequestSchema, notificationRequestSchema, smsRequestSchema, toValidationDetails, type ValidationDetail } from '../../shared/messages/schemas';
+import { emailRequestSchema, notificationRequestSchema, smsRequestSchema, toValidationDetails, type SmsRequest, type ValidationDetail } from '../../shared/messages/schemas';
 import type { MessageType } from '../../shared/messaging/topology';
 import type { ApiKey } from '../auth/api-keys';
 import type { KeyStore } from '../auth/key-store';
@@ -34,14 +34,16 @@ export function messageRoutes(deps: MessageRoutesDeps): Router {
   return router;
 }
 
-type ExtraCheck = (payload: any, key: ApiKey, response: express.Response) => Promise<ValidationDetail | 'answered' | undefined>;
+/** A check after the schema: a refusal to answer with 400, 'answered' when it answered itself, or undefined. */
+type ExtraCheck = (payload: unknown, key: ApiKey, response: express.Response) => Promise<ValidationDetail | 'answered' | undefined>;
 
 /** SMS only: the destination policy (400), then the recipient's rate across all keys that count it (429). */
 function smsChecks(deps: MessageRoutesDeps): ExtraCheck {
-  return async (payload: { to: string }, key, response) => {
-    const refusal = checkSmsDestination(payload.to, deps.smsPolicy);
+  return async (payload, key, response) => {
+    const { to } = payload as SmsRequest;
+    const refusal = checkSmsDestination(to, deps.smsPolicy);
     if (refusal) return refusal;
-    const decision = await deps.limits.forRecipient(key, payload.to);
+    const decision = await deps.limits.forRecipient(key, to);
     if (decision && !decision.allowed) {
       refuse(response, decision, 'recipient');
       return 'answered';
