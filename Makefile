@@ -14,7 +14,7 @@ NATIVE_TARGETS := node_modules install build dev test bench chaos replay-dead da
 $(NATIVE_TARGETS): export PATH = $(shell RELAY_NODE_VERSION=$(NODE_VERSION) scripts/node-runtime.sh):$(SYSTEM_PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help install build up down logs ps scale loadtest dev test compose-test bench chaos replay-dead dashboards clean
+.PHONY: help install build up down logs ps scale loadtest dev test compose-test bench chaos replay-dead api-key dashboards clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,6 +29,7 @@ build: node_modules ## compile TypeScript into dist/
 	npm run build
 
 up: ## docker compose: build and start the whole stack, healthy, dashboards provisioned (COMPOSE=docker-compose for v1)
+	scripts/compose-secrets.sh
 	COMPOSE="$(COMPOSE)" SERVICES="$(SERVICES)" scripts/compose-up.sh
 
 down: ## docker compose: stop and remove the stack (volumes kept)
@@ -63,6 +64,9 @@ chaos: build ## long fault run (kills, broker restart, provider failures); fails
 
 replay-dead: build ## move dead letters back for processing: make replay-dead QUEUE=sms
 	node dist/tools/replay-dead.js --queue "$(QUEUE)"
+
+api-key: build ## create an API key (hash stored, key printed last): make api-key NAME=billing CHANNELS=sms,email RATE=10
+	@node dist/tools/api-key.js --name "$(NAME)" --channels "$(or $(CHANNELS),sms,email,notif)" --rate "$(RATE)" --burst "$(BURST)" --recipient-limit "$(or $(RECIPIENT_LIMIT),on)"
 
 dashboards: node_modules ## regenerate grafana/dashboards/*.json from grafana/src
 	UPDATE_DASHBOARDS=1 npx jest test/grafana

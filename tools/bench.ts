@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createLoadKey } from './lib/load-key';
 import { killAllGroupsNow, startGroup, stopAllGroups, type GroupProcess } from './bench/processes';
 import { histogramQuantile, percentile, round, StackSampler, type SampleReport } from './bench/sampler';
 import {
@@ -38,6 +39,8 @@ const DESIGNS = (process.env.BENCH_DESIGNS ?? 'pm2-rabbitmq,cluster-ipc').split(
 const STATS_PORT = Number(process.env.BASELINE_STATS_PORT) || 8099;
 const RATE = Number(process.env.BENCH_RATE) || 0;
 const QUIET = { LOG_LEVEL: 'warn' };
+/** The key of our stack's run (set by startOurs); the baseline ignores the header. */
+let apiKey = '';
 
 interface LoadResult {
   mode: 'saturation' | 'fixed-rate';
@@ -88,9 +91,13 @@ async function startOurs(): Promise<Design> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-bench-pm2-'));
   const ecosystem = path.join(home, 'ecosystem.config.js');
   const services = ['app', 'sms-worker', 'email-worker', 'notif-worker'];
+  // Our API authenticates and rate-limits every request (a SHA-256, a Map lookup and one counter round trip to
+  // app-limits through PM2); the baseline has no auth. That cost is part of our figures: docs/performance.md.
+  const loadKey = createLoadKey(home);
+  apiKey = loadKey.key;
   const requires = services.map((service) => `...require(${JSON.stringify(path.join(ROOT, 'services', service, 'ecosystem.config.js'))}).apps`);
   fs.writeFileSync(ecosystem, `module.exports = { apps: [${requires.join(', ')}] };\n`);
-  const stack = startGroup('pm2-rabbitmq', path.join(ROOT, 'node_modules/.bin/pm2-runtime'), [ecosystem], { env: { PM2_HOME: home, ...QUIET }, cwd: ROOT, cleanup: home });
+  const stack = startGroup('pm2-rabbitmq', path.join(ROOT, 'node_modules/.bin/pm2-runtime'), [ecosystem], { env: { PM2_HOME: home, ...QUIET, ...loadKey.env }, cwd: ROOT, cleanup: home });
   const alive = () => stack.child.exitCode === null;
   await waitReady([`${APP_URL}/readyz`, ...[9101, 9102, 9103].map((port) => `http://127.0.0.1:${port}/readyz`)], 90_000, alive);
   return {
@@ -138,7 +145,7 @@ let loadProcess: ChildProcess | undefined;
 function runLoad(): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(DIST, 'tools/bench/load.js')], {
-      env: { ...process.env, BENCH_URL: APP_URL, BENCH_SECONDS: String(SECONDS), BENCH_CONNECTIONS: String(CONNECTIONS) },
+      env: { ...process.env, BENCH_URL: APP_URL, BENCH_SECONDS: String(SECONDS), BENCH_CONNECTIONS: String(CONNECTIONS), BENCH_API_KEY: apiKey },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     loadProcess = child;

@@ -2,6 +2,9 @@
 // process environment); a bad value fails the run at init with a message naming the variable.
 //
 // BASE_URL        app HTTP API                     default http://localhost:8080 (compose: http://app:8080)
+// API_KEY         sent as `Authorization: Bearer`  default: the contents of API_KEY_FILE
+// API_KEY_FILE    file holding the key             default /run/relay/dev-api-key (compose mounts the key
+//                 `make up` wrote to .run/compose/dev-api-key there; natively: -e API_KEY=$(cat .run/dev-api-key))
 // PROMETHEUS_URL  Prometheus HTTP API              default http://localhost:9090 (compose: http://prometheus:9090)
 // API_KEY         sent as `Authorization: Bearer <API_KEY>` on every POST when set  default unset (no header)
 // MIX             channel weights                  default sms=50,email=30,notif=20
@@ -137,3 +140,15 @@ export function acceptThresholds(p95ms, p99ms) {
 export const LIFECYCLE = { setupTimeout: '120s', teardownTimeout: teardownTimeout() };
 
 export const SUMMARY_TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'];
+
+/** @param {string} path @returns {string} */
+function readKey(path) {
+    try {
+        return open(path).trim();
+    } catch (_) {
+        return '';
+    }
+}
+
+/** The API key every request sends (docs/security.md). */
+export const API_KEY = env('API_KEY', '') || readKey(env('API_KEY_FILE', '/run/relay/dev-api-key'));

@@ -3,10 +3,30 @@ import path from 'node:path';
 import { z } from 'zod';
 import { logLevelVar, portVar, positiveIntVar, stringVar } from '../shared/config/load-config';
 
+/** A comma-separated env list, trimmed, empty items dropped. */
+const listVar = (fallback: string) =>
+  z.string().default(fallback).transform((value) => value.split(',').map((item) => item.trim()).filter((item) => item !== ''));
+
 export const appConfigSchema = z
   .object({
     PORT: portVar(8080),
     HOST: stringVar('0.0.0.0'),
+    /** The ops listener: /metrics, /healthz, /readyz, off the public API port (DESIGN.md). */
+    OPS_PORT: portVar(9100),
+    OPS_HOST: stringVar('0.0.0.0'),
+    /** The API keys (hashes only), reloaded on change and on SIGHUP; relative paths from the working directory. */
+    API_KEYS_FILE: stringVar('.run/api-keys.json'),
+    /** Where rate-limit counters live: `pm2` one count per cluster (needs app-limits), `memory` per process, `auto` pm2 under PM2. */
+    RATE_LIMIT_STORE: z.enum(['auto', 'pm2', 'memory']).default('auto'),
+    /** SMS per recipient per window across the keys that count recipients; 0 turns the limit off. */
+    SMS_RECIPIENT_MAX: z.coerce.number().int().min(0).default(10),
+    SMS_RECIPIENT_WINDOW_SECONDS: positiveIntVar(3600),
+    /** Regions SMS may go to (ISO 3166 alpha-2), checked on the parsed number. */
+    SMS_ALLOWED_COUNTRIES: listVar('US,CA,GB,IE,FR,DE,NL,ES,IT,AU'),
+    /** libphonenumber-js types accepted where the numbering plan tells the type. */
+    SMS_ALLOWED_NUMBER_TYPES: listVar('MOBILE,FIXED_LINE_OR_MOBILE'),
+    /** E.164 prefixes accepted whatever their region or type: the sandbox's magic numbers in dev and tests (+1500555). */
+    SMS_ALLOW_NUMBER_PREFIXES: listVar(''),
     AMQP_URL: stringVar('amqp://relay-app:relay-app@127.0.0.1:5673/relay'),
     /** Messages awaiting broker confirms per process before the API answers 503 instead of buffering more. */
     PUBLISH_MAX_IN_FLIGHT: positiveIntVar(10_000),
@@ -35,6 +55,8 @@ export const appConfigSchema = z
   })
   .transform((config) => ({
     ...config,
+    API_KEYS_FILE: path.resolve(config.API_KEYS_FILE),
+    RATE_LIMIT_STORE: config.RATE_LIMIT_STORE === 'auto' ? (process.env.pm_id === undefined ? 'memory' : 'pm2') : config.RATE_LIMIT_STORE,
     METRICS_SOCKET_DIR: config.METRICS_SOCKET_DIR || path.join(os.tmpdir(), `relay-app-metrics-${config.PORT}`),
   }));
 

@@ -4,7 +4,10 @@ import { BrokerConnection } from '../shared/messaging/connection';
 import { ConfirmPublisher } from '../shared/messaging/publisher';
 import { createRegistry } from '../shared/metrics/registry';
 import { installProcessHandlers } from '../shared/process/process-handlers';
+import { startOpsServer } from '../shared/http/ops-server';
 import { appConfigSchema } from './app-config';
+import { KeyStore } from './auth/key-store';
+import { RateLimits } from './limits/rate-limits';
 import { createAppMetrics } from './app-metrics';
 import { ClusterMetrics } from './cluster-metrics';
 import { GroupCommitPublisher } from './group-commit';
@@ -30,6 +33,19 @@ async function main(): Promise<void> {
   const clusterMetrics = new ClusterMetrics(registry, config.METRICS_SOCKET_DIR, instanceId);
   await clusterMetrics.start();
 
+  const keys = new KeyStore(config.API_KEYS_FILE, logger);
+  try {
+    keys.start();
+  } catch (error) {
+    logger.fatal({ err: error }, 'app cannot start');
+    process.exit(1);
+  }
+  const limits = new RateLimits({
+    store: config.RATE_LIMIT_STORE,
+    recipientMax: config.SMS_RECIPIENT_MAX,
+    recipientWindowSeconds: config.SMS_RECIPIENT_WINDOW_SECONDS,
+  });
+
   const connection = new BrokerConnection({ url: config.AMQP_URL, name: `app-${instanceId}` }, logger);
   connection.on('connected', () => metrics.brokerConnected.set(1));
   connection.on('disconnected', () => metrics.brokerConnected.set(0));
@@ -45,13 +61,25 @@ async function main(): Promise<void> {
   connection.start();
 
   let drain: HttpDrain | undefined;
+  if (!(await limits.warmUp(10_000))) logger.warn('app-limits did not answer within 10 s; /v1 requests get 503 until it does');
+  const ready = () => connection.state === 'connected' && publisher.ready;
+  const draining = () => drain?.draining ?? false;
+  const opsServer = await startOpsServer({
+    port: config.OPS_PORT, host: config.OPS_HOST, registry, ready: () => ready() && !draining(), scrape: () => clusterMetrics.scrape(),
+  });
   const app = createApp({
     intake: new MessageIntake(groupCommit, metrics),
     metrics,
-    clusterMetrics,
+    keys,
+    limits,
+    smsPolicy: {
+      allowedCountries: config.SMS_ALLOWED_COUNTRIES,
+      allowedTypes: config.SMS_ALLOWED_NUMBER_TYPES,
+      allowedPrefixes: config.SMS_ALLOW_NUMBER_PREFIXES,
+    },
     logger,
-    ready: () => connection.state === 'connected' && publisher.ready,
-    draining: () => drain?.draining ?? false,
+    ready,
+    draining,
     bodyLimit: config.BODY_LIMIT,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
   });
@@ -60,7 +88,7 @@ async function main(): Promise<void> {
   // broker stays away, listen anyway after READY_TIMEOUT_MS so /healthz and /readyz (503) answer.
   if (!(await publisher.waitReady(config.READY_TIMEOUT_MS))) logger.warn({ ms: config.READY_TIMEOUT_MS }, 'broker not ready; listening anyway');
   const server = app.listen(config.PORT, config.HOST, () => {
-    logger.info({ port: config.PORT, brokerReady: publisher.ready }, 'app listening');
+    logger.info({ port: config.PORT, opsPort: config.OPS_PORT, brokerReady: publisher.ready }, 'app listening');
     process.send?.('ready');
   });
   // Longer than a typical load balancer's idle timeout, so it is the balancer that closes idle sockets.
@@ -79,6 +107,8 @@ async function main(): Promise<void> {
     await publisher.close();
     await connection.close();
     await clusterMetrics.stop();
+    keys.stop();
+    opsServer.close();
     logger.info('drained; exiting');
     process.exit(0);
   };

@@ -1,18 +1,22 @@
 import express, { type Express } from 'express';
 import type { Logger } from '../shared/logger/logger';
 import type { AppMetrics } from './app-metrics';
-import type { ClusterMetrics } from './cluster-metrics';
+import type { KeyStore } from './auth/key-store';
 import { batchRoutes } from './http/batch-routes';
 import { errorHandler } from './http/error-handler';
 import { messageRoutes } from './http/message-routes';
 import { requestContext } from './http/request-context';
 import { requestMetrics } from './http/request-metrics';
+import type { RateLimits } from './limits/rate-limits';
 import type { MessageIntake } from './message-intake';
+import type { SmsPolicyOptions } from './sms-policy';
 
 export interface AppDeps {
   intake: MessageIntake;
   metrics: AppMetrics;
-  clusterMetrics: ClusterMetrics;
+  keys: KeyStore;
+  limits: RateLimits;
+  smsPolicy: SmsPolicyOptions;
   logger: Logger;
   /** Broker connected and publisher channel open. */
   ready: () => boolean;
@@ -22,7 +26,11 @@ export interface AppDeps {
   retryAfterSeconds: number;
 }
 
-/** The Express app: routes, request ids, metrics and the error middleware. No listening, so tests can drive it. */
+/**
+ * The public Express app: the /v1 routes, request ids, metrics and the error middleware. No listening, so tests can
+ * drive it. /healthz and /readyz stay here for load balancers that probe the port they send traffic to; /metrics
+ * is only on the ops listener (OPS_PORT), so the public port never shows the service's internals.
+ */
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -36,14 +44,8 @@ export function createApp(deps: AppDeps): Express {
     const ready = deps.ready() && !deps.draining?.();
     response.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', broker: ready ? 'connected' : 'unavailable' });
   });
-  app.get('/metrics', (_request, response, next) => {
-    deps.clusterMetrics
-      .scrape()
-      .then(({ contentType, body }) => void response.type(contentType).send(body))
-      .catch(next);
-  });
-  app.use(messageRoutes(deps.intake, deps.bodyLimit));
-  app.use(batchRoutes(deps.intake, deps.retryAfterSeconds));
+  app.use(messageRoutes({ intake: deps.intake, keys: deps.keys, limits: deps.limits, smsPolicy: deps.smsPolicy, bodyLimit: deps.bodyLimit }));
+  app.use(batchRoutes({ intake: deps.intake, limits: deps.limits, smsPolicy: deps.smsPolicy, retryAfterSeconds: deps.retryAfterSeconds }));
   app.use((_request, response) => void response.status(404).json({ error: 'not_found' }));
   app.use(errorHandler(deps.retryAfterSeconds));
   return app;

@@ -2,15 +2,38 @@ import { z } from 'zod';
 import { loadConfig, positiveIntVar, stringVar } from '../shared/config/load-config';
 import type { Provider } from '../shared/worker/provider';
 import { classifyWebhookError, WebhookHttpError } from './classify-webhook-error';
-import { webhookSecretsVar } from '../shared/webhook/secrets';
-import { signWebhook, WEBHOOK_HEADERS } from '../shared/webhook/signature';
+import { parseSecretList, webhookSecretsVar } from '../shared/webhook/secrets';
+import { SANDBOX_WEBHOOK_SECRET, SANDBOX_WEBHOOK_URLS, signWebhook, WEBHOOK_HEADERS } from '../shared/webhook/signature';
 
-export const webhookConfigSchema = z.object({
-  NOTIF_WEBHOOK_URL: stringVar('http://127.0.0.1:8025/webhooks/notifications'),
-  /** One `whsec_` secret, or several (space- or comma-separated) while rotating: each request is signed with all. */
-  NOTIF_WEBHOOK_SECRET: webhookSecretsVar(),
-  NOTIF_TIMEOUT_MS: positiveIntVar(10_000),
-});
+/**
+ * NOTIF_WEBHOOK_SECRET: one `whsec_` secret, or several (space- or comma-separated) while rotating: each request is
+ * signed with all. A receiver other than the sandbox needs secrets of its own: without NOTIF_WEBHOOK_SECRET, or with
+ * the sandbox's public one among them, the worker refuses to start (a signature anyone can compute proves nothing to
+ * the receiver). Only the sandbox's own URL may go without it; the worker then signs with the sandbox's secret.
+ */
+export const webhookConfigSchema = z
+  .object({
+    NOTIF_WEBHOOK_URL: stringVar(SANDBOX_WEBHOOK_URLS[0] as string),
+    NOTIF_WEBHOOK_SECRET: z.string().optional(),
+    NOTIF_TIMEOUT_MS: positiveIntVar(10_000),
+  })
+  .superRefine((config, context) => {
+    const listed = parseSecretList(config.NOTIF_WEBHOOK_SECRET ?? '');
+    if (SANDBOX_WEBHOOK_URLS.includes(config.NOTIF_WEBHOOK_URL)) return;
+    if (listed.length === 0) {
+      context.addIssue({ code: 'custom', path: ['NOTIF_WEBHOOK_SECRET'], message: 'required when NOTIF_WEBHOOK_URL is not the sandbox (a whsec_ secret shared with the receiver, docs/webhooks.md)' });
+    } else if (listed.includes(SANDBOX_WEBHOOK_SECRET)) {
+      context.addIssue({ code: 'custom', path: ['NOTIF_WEBHOOK_SECRET'], message: "holds the sandbox's public development secret: set a random one for a real receiver" });
+    }
+  })
+  .transform((config, context) => {
+    const secrets = webhookSecretsVar(SANDBOX_WEBHOOK_SECRET).safeParse(config.NOTIF_WEBHOOK_SECRET);
+    if (!secrets.success) {
+      for (const issue of secrets.error.issues) context.addIssue({ code: 'custom', path: ['NOTIF_WEBHOOK_SECRET'], message: issue.message });
+      return z.NEVER;
+    }
+    return { ...config, NOTIF_WEBHOOK_SECRET: secrets.data };
+  });
 
 export function createWebhookProvider(env: NodeJS.ProcessEnv): Provider<'notif'> {
   const config = loadConfig(webhookConfigSchema, env);

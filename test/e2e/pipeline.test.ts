@@ -1,6 +1,6 @@
 import { adminChannel, drainQueue, purgeAllQueues } from '../support/broker';
 import { startPm2, stopAll, type RunningProcess } from '../support/processes';
-import { APP, clearSandbox, postJson, READY_URLS, sandboxMessages, waitDelivered, waitReady } from '../support/stack';
+import { APP, APP_OPS, authHeader, clearSandbox, postJson, READY_URLS, sandboxMessages, waitDelivered, waitReady } from '../support/stack';
 import { waitFor } from '../support/wait';
 
 // The whole native stack under pm2-runtime, as `make dev` runs it, with two API instances and short retry delays.
@@ -84,7 +84,7 @@ describe('bad input gets a documented 4xx and never reaches the broker', () => {
   });
 
   test('a body that is not declared as JSON is a 415', async () => {
-    const response = await fetch(`${APP}/v1/sms`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'to=+14155550100' });
+    const response = await fetch(`${APP}/v1/sms`, { method: 'POST', headers: { 'content-type': 'text/plain', ...authHeader() }, body: 'to=+14155550100' });
     expect(response.status).toBe(415);
     expect(await response.json()).toMatchObject({ error: 'unsupported_media_type' });
   });
@@ -180,18 +180,20 @@ describe('group commit', () => {
 });
 
 describe('metrics', () => {
-  test('one scrape of /metrics returns the series of every PM2 instance, kept apart by app_instance', async () => {
+  test('one scrape of /metrics on the ops port returns the series of every PM2 instance, kept apart by app_instance', async () => {
     // Keep-alive off: each request may land on either instance.
     await Promise.all(Array.from({ length: 40 }, () => postJson('/v1/sms', { to: '+14155550100', body: 'count me' }, { connection: 'close' })));
-    const text = await (await fetch(`${APP}/metrics`)).text();
+    const text = await (await fetch(`${APP_OPS}/metrics`)).text();
     const series = text.split('\n').filter((line) => line.startsWith('messages_published_total{type="sms",outcome="confirmed"'));
     const instances = new Set(series.map((line) => /app_instance="(\d+)"/.exec(line)?.[1]));
     expect(instances).toEqual(new Set(['0', '1']));
     const total = series.reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
     expect(total).toBeGreaterThanOrEqual(40);
     // Any instance answers with all of them.
-    const again = await (await fetch(`${APP}/metrics`, { headers: { connection: 'close' } })).text();
+    const again = await (await fetch(`${APP_OPS}/metrics`, { headers: { connection: 'close' } })).text();
     expect(new Set([...again.matchAll(/app_instance="(\d+)"/g)].map((m) => m[1]))).toEqual(new Set(['0', '1']));
+    // The public port does not show them.
+    expect((await fetch(`${APP}/metrics`)).status).toBe(404);
   });
 
   test('workers export processed counts by outcome and end-to-end latency', async () => {

@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { purgeAllQueues, ROOT } from '../support/broker';
 import { startPm2, startProcess, stopAll, type RunningProcess } from '../support/processes';
-import { APP, postJson, READY_URLS, waitReady } from '../support/stack';
+import { APP, authHeader, postJson, READY_URLS, waitReady } from '../support/stack';
 import { sleep, waitFor } from '../support/wait';
 import { alertExpressions, dashboardQueries, type DashboardQuery } from './queries';
 
@@ -149,7 +149,7 @@ async function trafficRound(round: number): Promise<void> {
     // refused by the API
     postJson('/v1/sms', { to: '+14155550100' }).then((r) => r.status),
     postJson('/v1/email', { to: 'not-an-address', subject: 's', text: 't' }).then((r) => r.status),
-    fetch(`${APP}/v1/sms`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'to=+14155550100' }).then(async (r) => {
+    fetch(`${APP}/v1/sms`, { method: 'POST', headers: { 'content-type': 'text/plain', ...authHeader() }, body: 'to=+14155550100' }).then(async (r) => {
       await r.arrayBuffer();
       return r.status;
     }),

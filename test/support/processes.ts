@@ -3,7 +3,9 @@ import os from 'node:os';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { commandLine, processTree } from '../../tools/lib/proc';
 import { startGroup, stopAllGroups, type GroupProcess } from '../../tools/lib/process-group';
+import { securityEnv } from './api-keys';
 import { ROOT } from './broker';
 
 export type RunningProcess = GroupProcess;
@@ -30,7 +32,10 @@ export function startService(service: string, env: NodeJS.ProcessEnv = {}): Runn
   return startProcess(process.execPath, [script], { LOG_LEVEL: 'warn', ...env });
 }
 
-/** Starts the given services under one pm2-runtime with a PM2 home of its own, as `make dev` does. */
+/**
+ * Starts the given services under one pm2-runtime with a PM2 home of its own, as `make dev` does; the app reads the
+ * test key file (support/api-keys.ts).
+ */
 export function startPm2(services: string[], env: NodeJS.ProcessEnv = {}): RunningProcess & { pm2Home: string } {
   for (const service of services) {
     const script = path.join(ROOT, 'dist/services', service, 'main.js');
@@ -40,7 +45,7 @@ export function startPm2(services: string[], env: NodeJS.ProcessEnv = {}): Runni
   const ecosystem = path.join(home, 'ecosystem.config.js');
   const requires = services.map((service) => `...require(${JSON.stringify(path.join(ROOT, 'services', service, 'ecosystem.config.js'))}).apps`);
   fs.writeFileSync(ecosystem, `module.exports = { apps: [${requires.join(', ')}] };\n`);
-  return Object.assign(startProcess(path.join(ROOT, 'node_modules/.bin/pm2-runtime'), [ecosystem], { PM2_HOME: home, LOG_LEVEL: 'warn', ...env }, home), { pm2Home: home });
+  return Object.assign(startProcess(path.join(ROOT, 'node_modules/.bin/pm2-runtime'), [ecosystem], { PM2_HOME: home, LOG_LEVEL: 'warn', ...securityEnv(), ...env }, home), { pm2Home: home });
 }
 
 /** Runs the pm2 CLI against a pm2-runtime started by startPm2 (e.g. `reload app`); resolves with its stdout. */
@@ -53,4 +58,16 @@ export async function pm2Cli(pm2Home: string, args: string[]): Promise<string> {
 export async function pm2Pids(pm2Home: string, app: string): Promise<number[]> {
   const list = JSON.parse(await pm2Cli(pm2Home, ['jlist'])) as Array<{ name: string; pid: number }>;
   return list.filter((p) => p.name === app).map((p) => p.pid).sort();
+}
+
+/**
+ * `pid script` of every service process under a pm2-runtime (PM2 API instances, app-limits, workers), sorted: the
+ * same list before and after a test means nothing crashed and was restarted by PM2.
+ */
+export function servicePids(stack: RunningProcess): string[] {
+  return processTree(stack.pid)
+    .map((pid) => ({ pid, script: /dist\/services\/([\w/.-]+\.js)/.exec(commandLine(pid))?.[1] }))
+    .filter((entry) => entry.script !== undefined)
+    .map((entry) => `${entry.pid} ${entry.script}`)
+    .sort();
 }

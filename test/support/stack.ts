@@ -1,8 +1,11 @@
+import { testApiKey } from './api-keys';
 import { waitFor } from './wait';
 
 /** Native default ports (DESIGN.md); the tests use them, so `make dev` must not run at the same time. */
-export const PORTS = { app: 8080, sandbox: 8025, smtp: 2525, sms: 9101, email: 9102, notif: 9103 } as const;
+export const PORTS = { app: 8080, appOps: 9100, sandbox: 8025, smtp: 2525, sms: 9101, email: 9102, notif: 9103 } as const;
 export const APP = `http://127.0.0.1:${PORTS.app}`;
+/** The app's ops listener: /metrics (every PM2 instance), /healthz, /readyz. */
+export const APP_OPS = `http://127.0.0.1:${PORTS.appOps}`;
 export const SANDBOX = `http://127.0.0.1:${PORTS.sandbox}`;
 
 export { httpStatus, waitReady } from '../../tools/lib/http-probe';
@@ -15,10 +18,18 @@ export const READY_URLS = {
   'notif-worker': `http://127.0.0.1:${PORTS.notif}/readyz`,
 } as const;
 
+/** The Authorization header of the key the test stack accepts (support/api-keys.ts). */
+export function authHeader(): Record<string, string> {
+  return { authorization: `Bearer ${testApiKey()}` };
+}
+
+/** POSTs JSON with the test API key (a header `authorization: ''` sends none). */
 export async function postJson(path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  const all: Record<string, string> = { 'content-type': 'application/json', ...authHeader(), ...headers };
+  if (all.authorization === '') delete all.authorization;
   const response = await fetch(`${APP}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: all,
     body: typeof body === 'string' ? body : JSON.stringify(body),
     signal: AbortSignal.timeout(10_000),
   });

@@ -4,7 +4,7 @@ import { closedPort, startHttpServer } from '../support/local-servers';
 const envelope = { id: 'n-1', type: 'notif' as const, acceptedAt: new Date().toISOString(), payload: { recipient: 'u', title: 't', body: 'b' } };
 
 async function webhookFailure(url: string, timeoutMs = 2000): Promise<ReturnType<ReturnType<typeof createWebhookProvider>['classify']>> {
-  const provider = createWebhookProvider({ NOTIF_WEBHOOK_URL: url, NOTIF_TIMEOUT_MS: String(timeoutMs) });
+  const provider = createWebhookProvider({ NOTIF_WEBHOOK_URL: url, NOTIF_WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 9).toString('base64')}`, NOTIF_TIMEOUT_MS: String(timeoutMs) });
   try {
     await provider.send(envelope, { requestId: undefined, attempt: 1 });
   } catch (error) {

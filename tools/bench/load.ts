@@ -16,7 +16,8 @@ const connections = Number(process.env.BENCH_CONNECTIONS) || 100;
 const rate = Number(process.env.BENCH_RATE) || 0;
 
 const rand = (max: number) => Math.floor(Math.random() * max);
-const json = { 'content-type': 'application/json' };
+// Our API needs the key (tools/lib/load-key.ts); the baseline, which has no auth, ignores the header.
+const json: Record<string, string> = { 'content-type': 'application/json', ...(process.env.BENCH_API_KEY ? { authorization: `Bearer ${process.env.BENCH_API_KEY}` } : {}) };
 
 const bodies: OpenLoopRequest[] = [
   { path: '/v1/sms', body: () => JSON.stringify({ to: `+1415555${String(rand(10000)).padStart(4, '0')}`, body: `relay bench t=${Date.now()}` }) },

@@ -14,6 +14,8 @@ export interface AcceptedMessage {
 }
 
 export interface LoadOptions {
+  /** Sent as `Authorization: Bearer <apiKey>`. */
+  apiKey: string;
   total: number;
   concurrency: number;
   /** Share of requests sent to the `flaky` and `fail-permanent` magic recipients. */
@@ -78,7 +80,7 @@ export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
       try {
         const response = await fetch(`${APP_URL}${ROUTES[channel]}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-request-id': `chaos-${n}-${attempt}` },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${options.apiKey}`, 'x-request-id': `chaos-${n}-${attempt}` },
           body,
           signal: AbortSignal.timeout(10_000),
         });

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { createLoadKey } from '../lib/load-key';
 import { commandLine, processTree, signal } from '../lib/proc';
 
 export { commandLine, processTree } from '../lib/proc';
@@ -13,6 +14,8 @@ export interface Pm2Stack {
   pid: number;
   home: string;
   logFile: string;
+  /** The API key the app accepts (tools/lib/load-key.ts). */
+  apiKey: string;
   alive: () => boolean;
   /** PIDs of the node processes running `dist/services/<service>/main.js` under this pm2-runtime. */
   servicePids: (service: string) => number[];
@@ -30,6 +33,7 @@ export function startPm2Stack(services: string[], env: NodeJS.ProcessEnv, appEnv
   }
   const home = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'relay-chaos-'));
   const ecosystem = path.join(home, 'ecosystem.config.js');
+  const loadKey = createLoadKey(home);
   const apps = services.map((service) => {
     const file = JSON.stringify(path.join(ROOT, 'services', service, 'ecosystem.config.js'));
     const extra = JSON.stringify(appEnv[service] ?? {});
@@ -40,7 +44,7 @@ export function startPm2Stack(services: string[], env: NodeJS.ProcessEnv, appEnv
   const log = fs.openSync(logFile, 'a');
   const child: ChildProcess = spawn(path.join(ROOT, 'node_modules/.bin/pm2-runtime'), [ecosystem], {
     cwd: ROOT,
-    env: { ...process.env, PM2_HOME: home, ...env },
+    env: { ...process.env, PM2_HOME: home, ...loadKey.env, ...env },
     detached: true,
     stdio: ['ignore', log, log],
   });
@@ -53,6 +57,7 @@ export function startPm2Stack(services: string[], env: NodeJS.ProcessEnv, appEnv
     pid,
     home,
     logFile,
+    apiKey: loadKey.key,
     alive,
     servicePids: (service) => processTree(pid).filter((member) => commandLine(member).includes(`dist/services/${service}/main.js`)),
     async stop() {

@@ -103,6 +103,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const restartAt = options.restartBrokerAt === undefined ? Infinity : Math.max(1, Math.floor(options.messages * options.restartBrokerAt));
     let step = Math.max(1, Math.floor(options.messages / 10));
     const load = await driveLoad({
+      apiKey: stack.apiKey,
       total: options.messages,
       concurrency: options.concurrency,
       flakyShare: options.flakyShare,

@@ -4,6 +4,7 @@
  * what it measured; any failure exits non-zero. The last line is the summary.
  */
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { driveLoad, type LoadResult } from '../chaos/load';
 import { APP_URL, resetSandbox, type Channel } from '../chaos/stack-http';
@@ -17,6 +18,8 @@ const SERVICES = (process.env.SERVICES ?? 'rabbitmq app sms-worker email-worker 
 const BURST = Number(process.env.COMPOSE_TEST_BURST ?? 3000);
 const STOP_GRACE_S = 30; // docker-compose.yml stop_grace_period of the app
 const summary: string[] = [];
+/** The development key `make up` wrote (scripts/compose-secrets.sh); read once the first `make up` ran. */
+let apiKey = '';
 const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
 
 async function step(title: string, body: () => Promise<string>): Promise<void> {
@@ -29,7 +32,7 @@ async function step(title: string, body: () => Promise<string>): Promise<void> {
 async function postOne(channel: Channel): Promise<string> {
   const route = { sms: '/v1/sms', email: '/v1/email', notif: '/v1/notifications' }[channel];
   const body = { sms: { to: '+14155550100', body: 'compose' }, email: { to: 'a@example.com', subject: 'compose', text: 'hi' }, notif: { recipient: 'user-42', title: 'compose', body: 'hi' } }[channel];
-  const response = await fetch(`${APP_URL}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(`${APP_URL}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
   const answer = (await response.json()) as { id?: string; status?: string };
   if (response.status !== 202 || !answer.id || answer.status !== 'queued') throw new Error(`${route} answered ${response.status} ${JSON.stringify(answer)}`);
   return answer.id;
@@ -78,6 +81,7 @@ async function main(): Promise<void> {
     await make('up', { SERVICES: SERVICES.join(' ') });
     const states = await waitHealthy(SERVICES, 180_000);
     upSeconds = seconds(t);
+    apiKey = fs.readFileSync(path.join(ROOT, '.run/compose/dev-api-key'), 'utf8').trim();
     return `${states.size} containers healthy ${upSeconds} s after make up (${[...new Set([...states.values()].map((s) => s.split(':')[0]))].join(', ')}); not run here: grafana, k6 (no image obtainable)`;
   });
 
@@ -132,7 +136,7 @@ async function main(): Promise<void> {
     const up = await waitQuery('up{job="sms-worker"} == 1', (s) => s.length === 3, 150_000);
     replicas = up.length;
     const before = await smsDeliveredByReplica();
-    const load = await driveLoad({ total: BURST, concurrency: 32, flakyShare: 0, permanentShare: 0, retryForMs: 60_000, channels: ['sms'] });
+    const load = await driveLoad({ apiKey, total: BURST, concurrency: 32, flakyShare: 0, permanentShare: 0, retryForMs: 60_000, channels: ['sms'] });
     assertAllAccepted(load, BURST);
     const count = await waitAllDelivered(load.accepted.keys(), 180_000);
     add(count);
@@ -149,7 +153,7 @@ async function main(): Promise<void> {
     let killedAt = 0;
     let killing: Promise<string> | undefined;
     const load = driveLoad({
-      total: BURST, concurrency: 32, flakyShare: 0, permanentShare: 0, retryForMs: 60_000, channels: ['sms'],
+      apiKey, total: BURST, concurrency: 32, flakyShare: 0, permanentShare: 0, retryForMs: 60_000, channels: ['sms'],
       onProgress: (settled) => {
         if (settled === Math.floor(BURST / 3)) {
           killedAt = Date.now();
@@ -171,7 +175,7 @@ async function main(): Promise<void> {
     let stopSeconds = -1;
     let stopping: Promise<void> | undefined;
     const load = driveLoad({
-      total: 2000, concurrency: 16, flakyShare: 0, permanentShare: 0, retryForMs: 120_000,
+      apiKey, total: 2000, concurrency: 16, flakyShare: 0, permanentShare: 0, retryForMs: 120_000,
       onProgress: (settled) => {
         if (settled !== 500) return;
         stopping = (async () => {
@@ -196,7 +200,7 @@ async function main(): Promise<void> {
 
   await step('messages queued before make down are delivered after the next make up', async () => {
     await stopWorkers();
-    const load = await driveLoad({ total: 300, concurrency: 16, flakyShare: 0, permanentShare: 0, retryForMs: 30_000 });
+    const load = await driveLoad({ apiKey, total: 300, concurrency: 16, flakyShare: 0, permanentShare: 0, retryForMs: 30_000 });
     assertAllAccepted(load, 300);
     const queued = await waitQuery('sum(rabbitmq_detailed_queue_messages{vhost="relay",queue=~"relay\\\\.(sms|email|notif)"})', (s) => (s[0]?.value ?? 0) > 0, 60_000);
     await make('down');

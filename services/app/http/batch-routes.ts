@@ -3,8 +3,19 @@ import { z } from 'zod';
 import { loadConfig, stringVar } from '../../shared/config/load-config';
 import { parseBatchRequest } from '../../shared/messages/batch';
 import { BrokerUnavailableError } from '../../shared/messaging/errors';
+import type { ApiKey } from '../auth/api-keys';
+import type { RateLimits } from '../limits/rate-limits';
 import type { MessageIntake } from '../message-intake';
+import { checkSmsDestination, type SmsPolicyOptions } from '../sms-policy';
+import { refuse, setRateLimitHeaders } from './authenticate';
 import { requireJson } from './require-json';
+
+export interface BatchRoutesDeps {
+  intake: MessageIntake;
+  limits: RateLimits;
+  smsPolicy: SmsPolicyOptions;
+  retryAfterSeconds: number;
+}
 
 export const batchConfigSchema = z.object({
   /** Largest `POST /v1/batch` body (100 messages are larger than one); larger gets 413. */
@@ -21,12 +32,37 @@ export const batchConfigSchema = z.object({
  * `{"error":"broker_unavailable"}`; if some were (one channel's publish confirmed, another's refused), the body adds
  * `queued: [{index, id}]`, the items that are durable and will be delivered, so the client resends only the others.
  */
-export function batchRoutes(intake: MessageIntake, retryAfterSeconds: number, env: NodeJS.ProcessEnv = process.env): Router {
+export function batchRoutes(deps: BatchRoutesDeps, env: NodeJS.ProcessEnv = process.env): Router {
+  const { intake, limits, smsPolicy, retryAfterSeconds } = deps;
   const config = loadConfig(batchConfigSchema, env);
   const router = express.Router();
-  router.post('/v1/batch', requireJson, express.json({ limit: config.BATCH_BODY_LIMIT, strict: true }), async (request, response, next) => {
+  // The API key was checked by the /v1 authentication in front of every route (message-routes.ts).
+  router.post('/v1/batch', requireJson, express.json({ limit: config.BATCH_BODY_LIMIT, strict: true, inflate: false }), async (request, response, next) => {
     const parsed = parseBatchRequest(request.body);
     if (!parsed.ok) return void response.status(400).json({ error: 'validation_failed', details: parsed.details });
+    const key = request.apiKey as ApiKey;
+    // The same rules as the single routes, item by item: channel (403), SMS destination (400), then the key's rate
+    // counting every item (429) and each SMS recipient's.
+    const refused = parsed.items.find((item) => !key.channels.includes(item.type));
+    if (refused) return void response.status(403).json({ error: 'forbidden', message: `this API key may not send ${refused.type}` });
+    const destinations = parsed.items.flatMap((item, index) => {
+      if (item.type !== 'sms') return [];
+      const refusal = checkSmsDestination((item.payload as { to: string }).to, smsPolicy);
+      return refusal ? [{ ...refusal, field: `messages[${index}].${refusal.field}` }] : [];
+    });
+    if (destinations.length) return void response.status(400).json({ error: 'validation_failed', details: destinations });
+    try {
+      const decision = await limits.forKey(key, parsed.items.length);
+      setRateLimitHeaders(response, decision);
+      if (!decision.allowed) return void refuse(response, decision, 'key');
+      for (const item of parsed.items) {
+        if (item.type !== 'sms') continue;
+        const recipient = await limits.forRecipient(key, (item.payload as { to: string }).to);
+        if (recipient && !recipient.allowed) return void refuse(response, recipient, 'recipient');
+      }
+    } catch (error) {
+      return next(error);
+    }
     const requestId = String(request.id);
     // No await between the accepts: every item is queued for the same group commit flush.
     const results = await Promise.allSettled(parsed.items.map((item) => intake.accept(item.type, item.payload as never, requestId)));

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
 import { BrokerUnavailableError } from '../../shared/messaging/errors';
+import { LimiterUnavailableError } from '../limits/rate-limits';
 
 /** Body-parser's errors carry `type` and `status`; see https://github.com/expressjs/body-parser#errors */
 interface ParserError {
@@ -18,6 +19,11 @@ export function errorHandler(retryAfterSeconds: number): ErrorRequestHandler {
     if (error instanceof BrokerUnavailableError) {
       request.log.warn({ reason: error.reason }, 'answering 503: message not durable');
       response.set('Retry-After', String(retryAfterSeconds)).status(503).json({ error: 'broker_unavailable', reason: error.reason });
+      return;
+    }
+    if (error instanceof LimiterUnavailableError) {
+      request.log.warn({ err: error }, 'answering 503: rate limiter unavailable');
+      response.set('Retry-After', String(retryAfterSeconds)).status(503).json({ error: 'rate_limiter_unavailable' });
       return;
     }
     const parserError = error as ParserError;

@@ -5,12 +5,14 @@ export interface OpsServerOptions {
   port: number;
   host?: string;
   registry: Registry;
+  /** Replaces `registry.metrics()` for /metrics (the app: every PM2 instance's series). */
+  scrape?: () => Promise<{ contentType: string; body: string }>;
   /** Whether the service can do its job now (broker connected, consuming). */
   ready: () => boolean;
 }
 
 /**
- * The small HTTP surface of a worker: `/healthz` (process alive), `/readyz` (broker and consumer up) and
+ * The small HTTP surface of a worker (and the app's ops listener, off its public port): `/healthz` (process alive), `/readyz` (broker and consumer up) and
  * `/metrics` for Prometheus. Plain node:http: three routes do not need a framework.
  */
 export function startOpsServer(options: OpsServerOptions): Promise<http.Server> {
@@ -23,11 +25,11 @@ export function startOpsServer(options: OpsServerOptions): Promise<http.Server> 
       return reply(response, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready' });
     }
     if (path === '/metrics') {
-      options.registry
-        .metrics()
-        .then((text) => {
-          response.writeHead(200, { 'content-type': options.registry.contentType });
-          response.end(text);
+      const scrape = options.scrape ?? (async () => ({ contentType: options.registry.contentType, body: await options.registry.metrics() }));
+      scrape()
+        .then(({ contentType, body }) => {
+          response.writeHead(200, { 'content-type': contentType });
+          response.end(body);
         })
         .catch((error: Error) => reply(response, 500, { error: 'metrics_failed', message: error.message }));
       return;

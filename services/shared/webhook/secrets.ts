@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { decodeSecret } from './signature';
+import { decodeSecret, SANDBOX_WEBHOOK_SECRET } from './signature';
 
 /**
  * The development secret shared by the notif-worker and the sandbox (docker-compose.yml and .env.example repeat
  * it). Anything real needs its own: `node -e "console.log('whsec_' + crypto.randomBytes(32).toString('base64'))"`.
  */
-export const DEV_WEBHOOK_SECRET = 'whsec_cmVsYXktc3RhY2stZGV2LXdlYmhvb2stc2VjcmV0ISE=';
+export const DEV_WEBHOOK_SECRET = SANDBOX_WEBHOOK_SECRET;
 
 /** One secret, or several separated by spaces or commas while one is rotated (`whsec_new whsec_old`). */
 export function parseSecretList(value: string): string[] {

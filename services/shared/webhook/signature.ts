@@ -76,3 +76,12 @@ export function verifyWebhook(
   }
   return { ok: false, reason: 'signature mismatch' };
 }
+
+/**
+ * The sandbox's webhook secret in dev and tests. It is public (it is in this repository), so the notif-worker signs
+ * with it only when it delivers to the sandbox itself (SANDBOX_WEBHOOK_URLS) and refuses it for any other receiver.
+ */
+export const SANDBOX_WEBHOOK_SECRET = 'whsec_cmVsYXktc3RhY2stZGV2LXdlYmhvb2stc2VjcmV0ISE=';
+
+/** The sandbox's webhook sink, natively and in compose. */
+export const SANDBOX_WEBHOOK_URLS: readonly string[] = ['http://127.0.0.1:8025/webhooks/notifications', 'http://sandbox:8025/webhooks/notifications'];
