@@ -27,7 +27,7 @@ key="rk_$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
 hash=$(printf '%s' "$key" | sha256sum | cut -d' ' -f1)
 umask 077
 printf '%s\n' "$key" > "$key_file"
-# Limits high enough for `make loadtest` on one machine; no per-recipient limit (DESIGN.md).
+# Limits high enough for `make loadtest` on one machine; no per-recipient limit (docs/contract.md).
 cat > "$keys.tmp" <<JSON
 {
   "keys": [

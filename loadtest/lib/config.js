@@ -6,7 +6,6 @@
 // API_KEY_FILE    file holding the key             default /run/relay/dev-api-key (compose mounts the key
 //                 `make up` wrote to .run/compose/dev-api-key there; natively: -e API_KEY=$(cat .run/dev-api-key))
 // PROMETHEUS_URL  Prometheus HTTP API              default http://localhost:9090 (compose: http://prometheus:9090)
-// API_KEY         sent as `Authorization: Bearer <API_KEY>` on every POST when set  default unset (no header)
 // MIX             channel weights                  default sms=50,email=30,notif=20
 // FAIL_RATIO      share of requests sent to the sandbox's permanent-failure recipients (dead-lettered on
 //                 purpose, exercises accepted = delivered + dead-lettered)            default 0
@@ -74,7 +73,6 @@ export function parseMix(raw) {
 
 export const BASE_URL = env('BASE_URL', 'http://localhost:8080').replace(/\/+$/, '');
 export const PROMETHEUS_URL = env('PROMETHEUS_URL', 'http://localhost:9090').replace(/\/+$/, '');
-export const API_KEY = env('API_KEY', '');
 export const MIX = parseMix(env('MIX', 'sms=50,email=30,notif=20'));
 export const FAIL_RATIO = envNumber('FAIL_RATIO', 0);
 export const DRAIN = {

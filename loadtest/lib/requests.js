@@ -1,8 +1,8 @@
-// Valid request bodies for the app's HTTP API (../shared/DESIGN.md) and the one call every script makes: POST a
+// Valid request bodies for the app's HTTP API (docs/contract.md) and the one call every script makes: POST a
 // message, expect 202. Recipients are ordinary ones that the sandbox accepts; with FAIL_RATIO > 0 that share goes
 // to the sandbox's permanent-failure recipients (docs/architecture.md, "Sandbox magic recipients"), which are
 // dead-lettered on the first attempt without retries. With API_KEY set, every POST carries
-// `Authorization: Bearer <API_KEY>` (the API's auth, ../shared/DESIGN.md); unset, no header is sent.
+// `Authorization: Bearer <API_KEY>` (the API's auth, docs/contract.md); unset, no header is sent.
 import http from 'k6/http';
 import { check } from 'k6';
 import { Counter } from 'k6/metrics';

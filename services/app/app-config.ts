@@ -11,7 +11,7 @@ export const appConfigSchema = z
   .object({
     PORT: portVar(8080),
     HOST: stringVar('0.0.0.0'),
-    /** The ops listener: /metrics, /healthz, /readyz, off the public API port (DESIGN.md). */
+    /** The ops listener: /metrics, /healthz, /readyz, off the public API port (docs/contract.md). */
     OPS_PORT: portVar(9100),
     OPS_HOST: stringVar('0.0.0.0'),
     /** The API keys (hashes only), reloaded on change and on SIGHUP; relative paths from the working directory. */

@@ -3,7 +3,7 @@ import { REQUEST_BUCKETS } from '../shared/metrics/registry';
 
 export type PublishOutcome = 'confirmed' | 'rejected' | 'unavailable';
 
-/** The app's series named in DESIGN.md, registered on the instance's own registry. */
+/** The app's series named in docs/contract.md, registered on the instance's own registry. */
 export function createAppMetrics(registry: Registry, readPublisherInFlight: () => number = () => 0) {
   return {
     httpRequests: new Counter({

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-/** The request header (DESIGN.md): at most 255 printable ASCII characters. */
+/** The request header (docs/contract.md): at most 255 printable ASCII characters. */
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 const VALID_KEY = /^[\x20-\x7e]{1,255}$/;
 

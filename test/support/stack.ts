@@ -1,7 +1,7 @@
 import { testApiKey } from './api-keys';
 import { waitFor } from './wait';
 
-/** Native default ports (DESIGN.md); the tests use them, so `make dev` must not run at the same time. */
+/** Native default ports (docs/contract.md); the tests use them, so `make dev` must not run at the same time. */
 export const PORTS = { app: 8080, appOps: 9100, sandbox: 8025, smtp: 2525, sms: 9101, email: 9102, notif: 9103 } as const;
 export const APP = `http://127.0.0.1:${PORTS.app}`;
 /** The app's ops listener: /metrics (every PM2 instance), /healthz, /readyz. */

@@ -7,7 +7,7 @@ import { z } from 'zod';
 export const CHANNELS = ['sms', 'email', 'notif'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
-/** What `make api-key` gives a key unless told otherwise (DESIGN.md: "production defaults"). */
+/** What `make api-key` gives a key unless told otherwise (docs/contract.md: "production defaults"). */
 export const KEY_DEFAULTS = { rate: 10, burst: 20, recipientLimit: true } as const;
 
 /**

@@ -3,7 +3,7 @@ import { END_TO_END_BUCKETS, REQUEST_BUCKETS } from '../metrics/registry';
 
 export type ProcessedOutcome = 'delivered' | 'retried' | 'dead_lettered';
 
-/** The worker series named in DESIGN.md; labels stay low in cardinality (type, outcome, kind). */
+/** The worker series named in docs/contract.md; labels stay low in cardinality (type, outcome, kind). */
 export function createWorkerMetrics(registry: Registry) {
   return {
     processed: new Counter({
