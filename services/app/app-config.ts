@@ -1,13 +1,13 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { logLevelVar, portVar, positiveIntVar, stringVar } from '../shared/config/load-config';
+import { amqpUrlVar, logLevelVar, portVar, positiveIntVar, stringVar } from '../shared/config/load-config';
 
 export const appConfigSchema = z
   .object({
     PORT: portVar(8080),
     HOST: stringVar('0.0.0.0'),
-    AMQP_URL: stringVar('amqp://relay-app:relay-app@127.0.0.1:5673/relay'),
+    AMQP_URL: amqpUrlVar('amqp://relay-app:relay-app@127.0.0.1:5673/relay'),
     /** Messages awaiting broker confirms per process before the API answers 503 instead of buffering more. */
     PUBLISH_MAX_IN_FLIGHT: positiveIntVar(10_000),
     /** Group commit: most envelopes of one type that share one AMQP message and confirm; 1 turns it off. */
