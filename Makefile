@@ -5,7 +5,7 @@ N ?= 2
 COMPOSE ?= docker compose
 
 .DEFAULT_GOAL := help
-.PHONY: help install build up down logs ps scale loadtest dev test test-unit check bench chaos replay-dead dashboards clean
+.PHONY: help install build up down logs ps scale loadtest dev test test-unit check bench chaos cluster-test replay-dead dashboards clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ bench: build ## native throughput benchmark: this stack vs the cluster-IPC basel
 
 chaos: build ## long fault run (kills, broker restart, provider failures); fails if any message is lost
 	scripts/chaos.sh
+
+cluster-test: build ## native 3-node RabbitMQ cluster: nodes stopped under load, fails if any message is lost
+	scripts/cluster-test.sh
 
 replay-dead: build ## move dead letters back for processing: make replay-dead QUEUE=sms
 	node dist/tools/replay-dead.js --queue "$(QUEUE)"

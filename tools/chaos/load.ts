@@ -21,6 +21,8 @@ export interface LoadOptions {
   permanentShare: number;
   /** Give a request up (counted in `gaveUp`) when it has not been accepted after this long. */
   retryForMs: number;
+  /** Open-loop pacing: request n is not sent before start + n / ratePerSecond (undefined: as fast as lanes allow). */
+  ratePerSecond?: number;
   /** Called after each settled request with the number settled so far. */
   onProgress?: (settled: number) => void;
 }
@@ -37,6 +39,15 @@ export interface LoadResult {
   /** Other answers (4xx, 500): the tool's requests are valid, so any is a bug. */
   unexpected: Map<number, number>;
   gaveUp: number;
+  /** Duration of each request answered 202 (the accepting attempt only), ms. */
+  acceptLatenciesMs: number[];
+  startedAt: number;
+}
+
+/** `Authorization: Bearer $API_KEY` when the environment holds a key (every /v1 request needs one with API keys on). */
+export function authHeaders(): Record<string, string> {
+  const key = process.env.API_KEY;
+  return key ? { authorization: `Bearer ${key}` } : {};
 }
 
 const ROUTES: Record<Channel, string> = { sms: '/v1/sms', email: '/v1/email', notif: '/v1/notifications' };
@@ -61,7 +72,8 @@ function requestBody(channel: Channel, recipient: Recipient, n: number): unknown
  * accepted only when the API answered 202 with an id.
  */
 export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
-  const result: LoadResult = { accepted: new Map(), unavailable503: 0, networkErrors: 0, unexpected: new Map(), gaveUp: 0 };
+  const startedAt = Date.now();
+  const result: LoadResult = { accepted: new Map(), unavailable503: 0, networkErrors: 0, unexpected: new Map(), gaveUp: 0, acceptLatenciesMs: [], startedAt };
   let next = 0;
   let settled = 0;
   const sendOne = async (n: number) => {
@@ -72,10 +84,11 @@ export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
     const giveUpAt = Date.now() + options.retryForMs;
     for (let attempt = 1; ; attempt += 1) {
       let retryAfterMs = 0;
+      const sentAt = Date.now();
       try {
         const response = await fetch(`${APP_URL}${ROUTES[channel]}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-request-id': `chaos-${n}-${attempt}` },
+          headers: { 'content-type': 'application/json', 'x-request-id': `chaos-${n}-${attempt}`, ...authHeaders() },
           body,
           signal: AbortSignal.timeout(10_000),
         });
@@ -83,6 +96,7 @@ export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
         if (response.status === 202) {
           const id = (JSON.parse(text) as { id: string }).id;
           result.accepted.set(id, { id, channel, recipient, acceptedAt: Date.now(), attempts: attempt });
+          result.acceptLatenciesMs.push(Date.now() - sentAt);
           return;
         }
         if (response.status === 503) {
@@ -109,6 +123,10 @@ export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
     while (next < options.total) {
       const n = next;
       next += 1;
+      if (options.ratePerSecond) {
+        const due = startedAt + (n * 1000) / options.ratePerSecond - Date.now();
+        if (due > 0) await sleep(due);
+      }
       await sendOne(n);
       settled += 1;
       options.onProgress?.(settled);
