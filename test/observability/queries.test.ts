@@ -71,12 +71,15 @@ describe('alertExpressions', () => {
     expect(alerts.map((alert) => alert.alert).sort()).toEqual([
       'RelayApiUnavailable',
       'RelayBrokerDisconnected',
+      'RelayBrokerMajorityDown',
+      'RelayBrokerNodeDown',
       'RelayBrokerResourceAlarm',
       'RelayDeadLettersIncreasing',
       'RelayEndToEndLatencyHigh',
       'RelayPublishFailures',
       'RelayQueueBacklogGrowing',
       'RelayQueueNoConsumers',
+      'RelayQuorumQueueMembersMissing',
       'RelayServiceDown',
     ]);
     expect(alerts.find((alert) => alert.alert === 'RelayServiceDown')?.expr).toMatch(/^up\{.*\} == 0$/);
