@@ -2,7 +2,7 @@
  * `make cluster-test`: the stack (sandbox, app under pm2-runtime with 2 instances, three workers) on the native
  * 3-node cluster (scripts/cluster.sh) under steady load, while the node leading relay.sms and then the node the
  * app is connected to are stopped and brought back. Every id answered 202 must reach the sandbox; exits 1 if not.
- * Env: CLUSTER_MESSAGES (6000), CLUSTER_RATE (requests/s, 80; 0 = as fast as 50 lanes go),
+ * Env: CLUSTER_MESSAGES (9000), CLUSTER_RATE (requests/s, 100; 0 = as fast as 50 lanes go),
  *      CLUSTER_NODES (127.0.0.1:5674,127.0.0.1:5675,127.0.0.1:5676), CLUSTER_EVENTS (losses | none),
  *      CLUSTER_DOWN_MS (5000: how long each node stays down), API_KEY (sent as Authorization: Bearer).
  * With CLUSTER_EVENTS=none and CLUSTER_NODES=127.0.0.1:5673 it measures the single private node instead
@@ -24,8 +24,8 @@ function percentile(sorted: number[], p: number): number {
 
 async function main(): Promise<number> {
   const started = Date.now();
-  const messages = Number(process.env.CLUSTER_MESSAGES || 6000);
-  const rate = Number(process.env.CLUSTER_RATE ?? 80);
+  const messages = Number(process.env.CLUSTER_MESSAGES || 9000);
+  const rate = Number(process.env.CLUSTER_RATE ?? 100);
   const nodes = (process.env.CLUSTER_NODES || '127.0.0.1:5674,127.0.0.1:5675,127.0.0.1:5676').split(',');
   const events = process.env.CLUSTER_EVENTS !== 'none';
   const log = (line: string) => console.log(`cluster-test: [${((Date.now() - started) / 1000).toFixed(1)}s] ${line}`);
