@@ -35,6 +35,9 @@ node_broker() {
 
 ctl() { rabbitmqctl -n "$(name 1)" "$@"; }
 
+# JSON on stdin as `d`, the JavaScript expression $1 printed (node is there; jq may not be). Extra args: `a`.
+json() { node -e 'let t = ""; process.stdin.on("data", (c) => (t += c)).on("end", () => { const d = JSON.parse(t), a = process.argv.slice(2); const v = eval(process.argv[1]); if (v === undefined || v === false) process.exit(1); console.log(v); });' "$@"; }
+
 # Management API as relay-admin on the first node that answers.
 api() {
   local i
@@ -47,7 +50,7 @@ api() {
 running_nodes() {
   local i
   for i in "${nodes[@]}"; do
-    if rabbitmqctl -n "$(name "$i")" cluster_status --formatter json 2>/dev/null | jq -r '.running_nodes | length'; then return 0; fi
+    if rabbitmqctl -n "$(name "$i")" cluster_status --formatter json 2>/dev/null | json 'd.running_nodes.length'; then return 0; fi
   done
   echo 0
 }
@@ -62,7 +65,7 @@ start() {
   for i in 2 3; do node_broker "$i" start & pids+=($!); done
   for pid in "${pids[@]}"; do wait "$pid"; done
   for i in 2 3; do
-    if ! rabbitmqctl -n "$(name "$i")" cluster_status --formatter json | jq -e --arg n "$(name 1)" '.running_nodes | index($n)' >/dev/null; then
+    if ! rabbitmqctl -n "$(name "$i")" cluster_status --formatter json | json 'd.running_nodes.includes(a[0])' "$(name 1)" >/dev/null; then
       echo "cluster: node $i did not join by peer discovery; join_cluster"
       rabbitmqctl -n "$(name "$i")" stop_app
       rabbitmqctl -n "$(name "$i")" join_cluster "$(name 1)"
@@ -82,9 +85,9 @@ start() {
 # Every quorum queue of vhost relay has a member on each of the three nodes.
 check_members() {
   local short
-  short=$(api 'queues/relay?columns=name,type,members' | jq -r '[.[] | select(.type == "quorum") | select((.members | length) != 3) | .name] | join(" ")')
+  short=$(api 'queues/relay?columns=name,type,members' | json 'd.filter((q) => q.type === "quorum" && q.members.length !== 3).map((q) => q.name).join(" ")')
   if [ -n "$short" ]; then echo "cluster: quorum queues without 3 members: $short" >&2; return 1; fi
-  echo "cluster: $(api 'queues/relay?columns=name,type' | jq '[.[] | select(.type == "quorum")] | length') quorum queues, 3 members each"
+  echo "cluster: $(api 'queues/relay?columns=name,type' | json 'd.filter((q) => q.type === "quorum").length') quorum queues, 3 members each"
 }
 
 stop() {
@@ -113,8 +116,8 @@ case "${1:-}" in
   stop-node) node_broker "${2:?node 1-3}" stop ;;
   resume-node) node_broker "${2:?node 1-3}" resume ;;
   # The node (1-3) that leads a quorum queue, and the one a named client connection is on.
-  leader) api "queues/relay/${2:?queue}" | jq -r '.leader' | sed -E 's/^relay-c([0-9])@.*/\1/' ;;
+  leader) api "queues/relay/${2:?queue}" | json 'd.leader' | sed -E 's/^relay-c([0-9])@.*/\1/' ;;
   node-of-connection) api 'connections?columns=name,node,client_properties' \
-    | jq -r --arg n "${2:?connection name}" '[.[] | select(.client_properties.connection_name == $n)][0].node // empty' | sed -E 's/^relay-c([0-9])@.*/\1/' ;;
+    | json 'd.find((c) => c.client_properties.connection_name === a[0])?.node ?? ""' "${2:?connection name}" | sed -E 's/^relay-c([0-9])@.*/\1/' ;;
   *) echo "usage: $0 start|stop|status|urls USER|stop-node N|resume-node N|leader QUEUE|node-of-connection NAME" >&2; exit 2 ;;
 esac
