@@ -10,11 +10,11 @@ COMPOSE ?= docker compose
 # Node is another major). Recursive (=) on purpose: compose-only targets such as `make up` never evaluate it.
 NODE_VERSION ?= 24.22.3
 SYSTEM_PATH := $(PATH)
-NATIVE_TARGETS := node_modules install build dev test bench chaos replay-dead dashboards compose-test
+NATIVE_TARGETS := node_modules install build dev test bench chaos replay-dead dashboards compose-test cluster-test api-key
 $(NATIVE_TARGETS): export PATH = $(shell RELAY_NODE_VERSION=$(NODE_VERSION) scripts/node-runtime.sh):$(SYSTEM_PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help install build up down logs ps scale loadtest dev test compose-test bench chaos replay-dead api-key dashboards clean
+.PHONY: help install build up down logs ps scale loadtest dev test compose-test cluster-test bench chaos replay-dead api-key dashboards clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ bench: build ## native throughput benchmark: this stack vs the cluster-IPC basel
 
 chaos: build ## long fault run (kills, broker restart, provider failures); fails if any message is lost
 	scripts/chaos.sh
+
+cluster-test: build ## native 3-node RabbitMQ cluster: nodes stopped under load, fails if any message is lost
+	scripts/cluster-test.sh
 
 replay-dead: build ## move dead letters back for processing: make replay-dead QUEUE=sms
 	node dist/tools/replay-dead.js --queue "$(QUEUE)"

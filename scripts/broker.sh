@@ -4,7 +4,9 @@
 #   scripts/broker.sh start (fresh data) | stop | resume (keep data) | restart (stop + resume) | status | wait
 # Env: RELAY_AMQP_PORT (5673), RELAY_MGMT_PORT (15673), RELAY_PROM_PORT (15693), RELAY_DIST_PORT (25673),
 #      RELAY_NODE (relay-<amqp port>), RELAY_BROKER_DIR (/tmp/relay-rabbitmq-<amqp port>),
-#      RELAY_BROKER_ERL_ARGS ("+S 1:1": extra Erlang VM flags for the node).
+#      RELAY_BROKER_ERL_ARGS ("+S 1:1": extra Erlang VM flags for the node),
+#      RELAY_BROKER_DEFINITIONS (1; 0: no definitions import at boot), RELAY_BROKER_CONF_EXTRA (lines appended to
+#      rabbitmq.conf). scripts/cluster.sh uses the last two for the nodes of the native 3-node cluster.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,6 +51,10 @@ render_config() {
       -e "s#^prometheus.tcp.port = .*#prometheus.tcp.port = $prom_port#" \
       -e "s#^definitions.local.path = .*#definitions.local.path = $dir/definitions.json#" \
       "$root/rabbitmq/rabbitmq.conf" > "$dir/rabbitmq.conf"
+  if [ "${RELAY_BROKER_DEFINITIONS:-1}" = 0 ]; then
+    sed -i -e 's/^definitions\./# (imported by scripts\/cluster.sh once the cluster has formed) &/' "$dir/rabbitmq.conf"
+  fi
+  if [ -n "${RELAY_BROKER_CONF_EXTRA:-}" ]; then printf '\n%s\n' "$RELAY_BROKER_CONF_EXTRA" >> "$dir/rabbitmq.conf"; fi
   if id rabbitmq >/dev/null 2>&1; then chown -R rabbitmq: "$dir"; fi
 }
 

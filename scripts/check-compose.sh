@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Static check of docker-compose.yml (no Docker engine needed): schema, interpolation, anchors, profiles.
+# Static check of docker-compose.yml, alone and merged with docker-compose.cluster.yml (no Docker engine needed): schema, interpolation, anchors, profiles.
 # Uses .env when present, else a temporary copy of .env.example (removed on exit), so the documented defaults
 # are what gets checked. Exits non-zero when the file is invalid.
 set -euo pipefail
@@ -30,3 +30,10 @@ if ! "${compose[@]}" -f docker-compose.yml --profile loadtest config -q; then
   exit 1
 fi
 echo "check-compose: docker-compose.yml is valid"
+
+# The 3-node broker cluster is an override file, checked merged with the main one (docs/scaling.md).
+if ! "${compose[@]}" -f docker-compose.yml -f docker-compose.cluster.yml --profile loadtest config -q; then
+  echo "check-compose: docker-compose.yml + docker-compose.cluster.yml is invalid (see above)" >&2
+  exit 1
+fi
+echo "check-compose: docker-compose.yml + docker-compose.cluster.yml is valid"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Static checks of the Prometheus setup: both configs (which also parse the rule files they reference, relative
+# Static checks of the Prometheus setup: the three configs (compose, dev, compose cluster) (which also parse the rule files they reference, relative
 # to each config file), the rules on their own, and the alert unit tests.
 #   scripts/check-prometheus.sh        (from anywhere; needs promtool: `apt-get install prometheus`)
 # Exit status is non-zero as soon as one check fails.
@@ -18,6 +18,7 @@ fi
 # them, so the compose config is checkable here.
 "$promtool" check config prometheus/prometheus.yml
 "$promtool" check config prometheus/prometheus.dev.yml
+"$promtool" check config prometheus/prometheus.cluster.yml
 "$promtool" check rules prometheus/rules/*.yml
 "$promtool" test rules prometheus/tests/*.test.yml
 

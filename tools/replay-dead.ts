@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as amqp from 'amqplib';
+import { connectFirstReachable } from '../services/shared/messaging/broker-urls';
 import { HEADERS, MESSAGE_TYPES, MESSAGES_EXCHANGE, deadLetterQueue, type MessageType } from '../services/shared/messaging/topology';
 
 const REPLAY_DROPS = new Set<string>([HEADERS.attempt, HEADERS.lastError, HEADERS.deadReason, HEADERS.retryDelay]);
@@ -17,7 +18,7 @@ export interface ReplayResult {
 
 export async function replayDeadLetters(type: MessageType, amqpUrl: string, limit = Number.POSITIVE_INFINITY): Promise<ReplayResult> {
   const queue = deadLetterQueue(type);
-  const connection = await amqp.connect(amqpUrl);
+  const connection = await connectFirstReachable(amqpUrl);
   connection.on('error', () => undefined);
   try {
     const channel = await connection.createConfirmChannel();

@@ -71,6 +71,8 @@ describe('alertExpressions', () => {
     expect(alerts.map((alert) => alert.alert).sort()).toEqual([
       'RelayApiUnavailable',
       'RelayBrokerDisconnected',
+      'RelayBrokerMajorityDown',
+      'RelayBrokerNodeDown',
       'RelayBrokerResourceAlarm',
       'RelayDeadLettersIncreasing',
       'RelayEndToEndLatencyHigh',
@@ -78,6 +80,7 @@ describe('alertExpressions', () => {
       'RelayPublishFailures',
       'RelayQueueBacklogGrowing',
       'RelayQueueNoConsumers',
+      'RelayQuorumQueueMembersMissing',
       'RelayServiceDown',
       'RelayUnroutableMessages',
     ]);

@@ -21,6 +21,13 @@ describe('config is validated at boot and names the bad variable', () => {
     expect(() => loadConfig(worker, { RETRY_DELAYS: '1s,3s' })).toThrow(/RETRY_DELAYS: unknown delay tier "3s"; available: 1s, 5s, 30s, 2m/);
   });
 
+  test('AMQP_URL may list several broker nodes; a list with a bad item is refused, naming AMQP_URL', () => {
+    const nodes = 'amqp://relay-app:relay-app@10.0.0.1:5672/relay,10.0.0.2:5672,10.0.0.3:5672';
+    expect(loadConfig(appConfigSchema, { AMQP_URL: nodes }).AMQP_URL).toBe(nodes);
+    expect(() => loadConfig(appConfigSchema, { AMQP_URL: 'amqp://relay-app:secret@h1/relay,h2:port' })).toThrow(/AMQP_URL: broker URL list item 2 "h2:port"/);
+    expect(() => loadConfig(worker, { AMQP_URL: 'http://relay-app:secret@h1/relay' })).toThrow('AMQP_URL: broker URL http://relay-app:***@h1/relay must start with amqp:// or amqps://');
+  });
+
   test('a non-numeric prefetch or port is refused, naming the variable', () => {
     expect(() => loadConfig(worker, { PREFETCH: 'lots' })).toThrow(/PREFETCH/);
     expect(() => loadConfig(appConfigSchema, { PORT: '99999' })).toThrow(/PORT/);

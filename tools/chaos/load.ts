@@ -25,6 +25,8 @@ export interface LoadOptions {
   retryForMs: number;
   /** The channels to send, in turn (all three by default). */
   channels?: Channel[];
+  /** Open-loop pacing: request n is not sent before start + n / ratePerSecond (undefined: as fast as lanes allow). */
+  ratePerSecond?: number;
   /** Called after each settled request with the number settled so far. */
   onProgress?: (settled: number) => void;
 }
@@ -41,6 +43,9 @@ export interface LoadResult {
   /** Other answers (4xx, 500): the tool's requests are valid, so any is a bug. */
   unexpected: Map<number, number>;
   gaveUp: number;
+  /** Duration of each request answered 202 (the accepting attempt only), ms. */
+  acceptLatenciesMs: number[];
+  startedAt: number;
 }
 
 const ROUTES: Record<Channel, string> = { sms: '/v1/sms', email: '/v1/email', notif: '/v1/notifications' };
@@ -65,7 +70,8 @@ function requestBody(channel: Channel, recipient: Recipient, n: number): unknown
  * accepted only when the API answered 202 with an id.
  */
 export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
-  const result: LoadResult = { accepted: new Map(), unavailable503: 0, networkErrors: 0, unexpected: new Map(), gaveUp: 0 };
+  const startedAt = Date.now();
+  const result: LoadResult = { accepted: new Map(), unavailable503: 0, networkErrors: 0, unexpected: new Map(), gaveUp: 0, acceptLatenciesMs: [], startedAt };
   let next = 0;
   let settled = 0;
   const sendOne = async (n: number) => {
@@ -77,6 +83,7 @@ export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
     const giveUpAt = Date.now() + options.retryForMs;
     for (let attempt = 1; ; attempt += 1) {
       let retryAfterMs = 0;
+      const sentAt = Date.now();
       try {
         const response = await fetch(`${APP_URL}${ROUTES[channel]}`, {
           method: 'POST',
@@ -88,6 +95,7 @@ export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
         if (response.status === 202) {
           const id = (JSON.parse(text) as { id: string }).id;
           result.accepted.set(id, { id, channel, recipient, acceptedAt: Date.now(), attempts: attempt });
+          result.acceptLatenciesMs.push(Date.now() - sentAt);
           return;
         }
         if (response.status === 503) {
@@ -114,6 +122,10 @@ export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
     while (next < options.total) {
       const n = next;
       next += 1;
+      if (options.ratePerSecond) {
+        const due = startedAt + (n * 1000) / options.ratePerSecond - Date.now();
+        if (due > 0) await sleep(due);
+      }
       await sendOne(n);
       settled += 1;
       options.onProgress?.(settled);

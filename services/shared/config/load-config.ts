@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseBrokerUrls } from '../messaging/broker-urls';
 
 /** Raised at boot when the environment does not satisfy a service's config schema. */
 export class ConfigError extends Error {
@@ -25,6 +26,16 @@ export const positiveIntVar = (fallback: number) => z.coerce.number().int().posi
 /** An env var holding a non-empty string, with a default. */
 export const stringVar = (fallback: string) =>
   z.string().default(fallback).transform((value) => (value === '' ? fallback : value));
+
+/** AMQP_URL: one broker URL or a comma-separated list of cluster nodes (messaging/broker-urls.ts), checked at boot. */
+export const amqpUrlVar = (fallback: string) =>
+  stringVar(fallback).superRefine((value, context) => {
+    try {
+      parseBrokerUrls(value);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  });
 
 /** The log level every service reads from LOG_LEVEL. */
 export const logLevelVar = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');

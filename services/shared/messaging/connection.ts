@@ -2,9 +2,13 @@ import { EventEmitter } from 'node:events';
 import * as amqp from 'amqplib';
 import type { Logger } from '../logger/logger';
 import { backoffDelayMs } from './backoff';
+import { parseBrokerUrls, redactBrokerUrl } from './broker-urls';
 
 export interface BrokerConnectionOptions {
-  /** amqp://user:pass@host:port/vhost */
+  /**
+   * amqp://user:pass@host:port/vhost, or several nodes of a cluster comma-separated (full URLs, or `host:port`
+   * items sharing the first one's credentials and vhost: `parseBrokerUrls`). Any reachable node will do.
+   */
   url: string;
   /** Shown in the management UI's connection list. */
   name: string;
@@ -20,6 +24,8 @@ export type ConnectionState = 'connecting' | 'connected' | 'closed';
 
 /**
  * Keeps one AMQP connection alive: connects, and on loss reconnects with backoff and jitter until `close()`.
+ * With several broker URLs, each attempt tries them in turn, starting after the node last connected to (so a lost
+ * node is tried last) and the backoff applies between full rounds: a dead node costs one refused connect, not a wait.
  * Emits `connected` (with the amqplib ChannelModel) each time a connection is (re)established, `disconnected`
  * when it is lost, and `blocked` / `unblocked` when the broker applies flow control (memory or disk alarm).
  * Channels belong to their users (publisher, consumer), which rebuild them on `connected`.
@@ -30,9 +36,19 @@ export class BrokerConnection extends EventEmitter {
   private blockedValue = false;
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly urls: string[];
+  /** Index in `urls` the next round starts at. */
+  private nextUrl = 0;
+  private connectedUrl: string | undefined;
 
   constructor(private readonly options: BrokerConnectionOptions, private readonly logger: Logger) {
     super();
+    this.urls = parseBrokerUrls(options.url);
+  }
+
+  /** The node connected to now (password redacted), undefined while disconnected. */
+  get node(): string | undefined {
+    return this.connectedUrl;
   }
 
   get state(): ConnectionState {
@@ -78,28 +94,39 @@ export class BrokerConnection extends EventEmitter {
 
   private async connect(): Promise<void> {
     if (this.stateValue === 'closed') return;
-    try {
-      const model = await amqp.connect(this.urlWithHeartbeat(), {
-        noDelay: true,
-        timeout: 5000,
-        clientProperties: { connection_name: this.options.name },
-      });
-      if ((this.stateValue as ConnectionState) === 'closed') {
-        await model.close().catch(() => undefined);
+    let lastError: unknown;
+    for (let tried = 0; tried < this.urls.length; tried += 1) {
+      const index = (this.nextUrl + tried) % this.urls.length;
+      const url = this.urls[index] as string;
+      try {
+        const model = await amqp.connect(this.urlWithHeartbeat(url), {
+          noDelay: true,
+          timeout: 5000,
+          clientProperties: { connection_name: this.options.name },
+        });
+        if ((this.stateValue as ConnectionState) === 'closed') {
+          await model.close().catch(() => undefined);
+          return;
+        }
+        // After a loss, start the next round at the following node: the one just lost is likely still down.
+        this.nextUrl = (index + 1) % this.urls.length;
+        this.attach(model, url);
         return;
+      } catch (error) {
+        lastError = this.urls.length > 1 ? new Error(`${redactBrokerUrl(url)}: ${(error as Error).message}`, { cause: error }) : error;
       }
-      this.attach(model);
-    } catch (error) {
-      this.scheduleReconnect(error);
     }
+    this.scheduleReconnect(lastError);
   }
 
-  private attach(model: amqp.ChannelModel): void {
+  private attach(model: amqp.ChannelModel, url: string): void {
     this.model = model;
+    this.connectedUrl = redactBrokerUrl(url);
     this.stateValue = 'connected';
     this.blockedValue = false;
-    if (this.attempt > 0) this.logger.info({ attempts: this.attempt }, 'broker connection re-established');
-    else this.logger.info('broker connection established');
+    const node = this.urls.length > 1 ? this.connectedUrl : undefined;
+    if (this.attempt > 0) this.logger.info({ attempts: this.attempt, node }, 'broker connection re-established');
+    else this.logger.info({ node }, 'broker connection established');
     this.attempt = 0;
     // amqplib re-emits channel and connection errors here; unhandled they would kill the process.
     model.on('error', (error: Error) => this.logger.warn({ err: error }, 'broker connection error'));
@@ -116,6 +143,7 @@ export class BrokerConnection extends EventEmitter {
     model.on('close', (error?: Error) => {
       if (this.model !== model) return;
       this.model = undefined;
+      this.connectedUrl = undefined;
       if (this.stateValue === 'closed') return;
       this.stateValue = 'connecting';
       this.emit('disconnected', error);
@@ -133,8 +161,8 @@ export class BrokerConnection extends EventEmitter {
     this.reconnectTimer = setTimeout(() => void this.connect(), delay);
   }
 
-  private urlWithHeartbeat(): string {
-    const url = new URL(this.options.url);
+  private urlWithHeartbeat(value: string): string {
+    const url = new URL(value);
     if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(this.options.heartbeatSeconds ?? 10));
     return url.toString();
   }
