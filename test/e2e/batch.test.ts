@@ -1,7 +1,8 @@
 import { purgeAllQueues } from '../support/broker';
 import { closedPort } from '../support/local-servers';
+import { securityEnv, testApiKey } from '../support/api-keys';
 import { startPm2, startService, stopAll } from '../support/processes';
-import { APP, clearSandbox, postJson, READY_URLS, sandboxMessages, waitDelivered, waitReady } from '../support/stack';
+import { APP_OPS, clearSandbox, postJson, READY_URLS, sandboxMessages, waitDelivered, waitReady } from '../support/stack';
 import { waitFor } from '../support/wait';
 
 // POST /v1/batch against the native stack under pm2-runtime (one API instance, so one /metrics tells all), plus two
@@ -12,8 +13,9 @@ const BROKERLESS_APP = 'http://127.0.0.1:18082';
 beforeAll(async () => {
   await purgeAllQueues();
   startPm2(['sandbox', 'app', 'sms-worker', 'email-worker', 'notif-worker'], { API_INSTANCES: '1' });
-  startService('app', { PORT: '18081', PUBLISH_MAX_IN_FLIGHT: '1' });
-  startService('app', { PORT: '18082', AMQP_URL: `amqp://relay-app:relay-app@127.0.0.1:${await closedPort()}/relay` });
+  // Each lone app has its own ops port (the PM2 stack's app has 9100) and reads the test key file.
+  startService('app', { ...securityEnv(), PORT: '18081', OPS_PORT: '19181', PUBLISH_MAX_IN_FLIGHT: '1' });
+  startService('app', { ...securityEnv(), PORT: '18082', OPS_PORT: '19182', AMQP_URL: `amqp://relay-app:relay-app@127.0.0.1:${await closedPort()}/relay` });
   await waitReady([...Object.values(READY_URLS), `${TIGHT_APP}/readyz`, `${BROKERLESS_APP}/healthz`]);
 }, 90_000);
 
@@ -27,7 +29,7 @@ beforeEach(async () => {
 
 /** Sum over instances of one unlabelled-by-type app series, e.g. `publish_batch_size_count`. */
 async function appSeries(name: string): Promise<number> {
-  const text = await (await fetch(`${APP}/metrics`)).text();
+  const text = await (await fetch(`${APP_OPS}/metrics`)).text();
   return text
     .split('\n')
     .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
@@ -36,7 +38,7 @@ async function appSeries(name: string): Promise<number> {
 
 /** POST /v1/batch to one of the lone API processes. */
 async function postBatchTo(base: string, messages: unknown[]): Promise<{ status: number; body: any; headers: Headers }> {
-  const response = await fetch(`${base}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages }), signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(`${base}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${testApiKey()}` }, body: JSON.stringify({ messages }), signal: AbortSignal.timeout(10_000) });
   return { status: response.status, body: await response.json(), headers: response.headers };
 }
 
