@@ -1,8 +1,8 @@
 import { purgeAllQueues } from '../support/broker';
 import { closedPort } from '../support/local-servers';
-import { securityEnv, testApiKey } from '../support/api-keys';
+import { addTestKey, securityEnv, testApiKey } from '../support/api-keys';
 import { startPm2, startService, stopAll } from '../support/processes';
-import { APP_OPS, clearSandbox, postJson, READY_URLS, sandboxMessages, waitDelivered, waitReady } from '../support/stack';
+import { APP, APP_OPS, clearSandbox, postJson, READY_URLS, sandboxMessages, waitDelivered, waitReady } from '../support/stack';
 import { waitFor } from '../support/wait';
 
 // POST /v1/batch against the native stack under pm2-runtime (one API instance, so one /metrics tells all), plus two
@@ -133,5 +133,21 @@ describe('POST /v1/batch', () => {
     expect(response.headers.get('retry-after')).toBe('2');
     expect(response.body).toEqual({ error: 'broker_unavailable', reason: 'buffer_full', queued: [{ index: 0, id: expect.any(String) }] });
     expect(await waitDelivered(response.body.queued[0].id, 'sms')).toMatchObject({ content: { body: 'partly durable' } });
+  });
+
+  test('a batch is held to the key: 401 without one, 403 when the channel of one item is not allowed, 429 when its items exceed the rate', async () => {
+    const items = [{ channel: 'sms', to: '+14155550100', body: 'k' }, { channel: 'email', to: 'a@example.com', subject: 's', text: 't' }];
+    const anonymous = await fetch(`${APP}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: items }) });
+    expect(anonymous.status).toBe(401);
+    const key = addTestKey({ name: 'batch-sms-only', channels: ['sms'], rate: 1, burst: 3, recipientLimit: false });
+    const bearer = { authorization: `Bearer ${key}`, connection: 'close' };
+    // A 404 from an unknown /v1 route: the key passed authentication (the key file is reloaded within a second).
+    await waitFor('the sms-only key to be loaded', async () => ((await postJson('/v1/fax', {}, bearer)).status === 404 ? true : undefined));
+    const forbidden = await postJson('/v1/batch', { messages: items }, bearer);
+    expect(forbidden.status).toBe(403);
+    const tooMany = await postJson('/v1/batch', { messages: Array.from({ length: 4 }, (_, i) => ({ channel: 'sms', to: '+14155550100', body: `n${i}` })) }, bearer);
+    expect(tooMany.status).toBe(429);
+    expect(tooMany.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(await sandboxMessages()).toEqual([]);
   });
 });
