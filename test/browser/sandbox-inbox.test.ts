@@ -25,7 +25,7 @@ beforeAll(async () => {
   const [httpPort, smtp] = [await closedPort(), await closedPort()];
   smtpPort = smtp;
   base = `http://127.0.0.1:${httpPort}`;
-  startService('sandbox', { SANDBOX_HTTP_PORT: String(httpPort), SANDBOX_SMTP_PORT: String(smtpPort), SANDBOX_HOST: '127.0.0.1' });
+  startService('sandbox', { SANDBOX_HTTP_PORT: String(httpPort), SANDBOX_SMTP_PORT: String(smtpPort), SANDBOX_HOST: '127.0.0.1', NOTIF_WEBHOOK_SECRET: WEBHOOK_SECRET });
   await waitReady([`${base}/healthz`]);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
   page = await browser.newPage({ viewport: { width: 1180, height: 1000 } });
@@ -37,6 +37,8 @@ afterAll(async () => {
 });
 
 const context = { requestId: undefined, attempt: 1 };
+/** A secret of the test's own: the notif-worker refuses the sandbox's public one for a receiver on another port. */
+const WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 42).toString('base64')}`;
 const acceptedAt = () => new Date().toISOString();
 
 async function sendSms(id: string, body: string): Promise<void> {
@@ -67,7 +69,7 @@ describe('the sandbox inbox page', () => {
     } finally {
       await email.close();
     }
-    const webhook = createWebhookProvider({ NOTIF_WEBHOOK_URL: `${base}/webhooks/notifications` });
+    const webhook = createWebhookProvider({ NOTIF_WEBHOOK_URL: `${base}/webhooks/notifications`, NOTIF_WEBHOOK_SECRET: WEBHOOK_SECRET });
     await webhook.send({ id: 'notif-browser-1', type: 'notif', acceptedAt: acceptedAt(), payload: { recipient: 'user-42', title: 'Your order shipped', body: 'Parcel 7 is on its way', data: { orderId: 7 } } }, context);
 
     await page.getByText('Your order shipped').waitFor();
@@ -102,12 +104,12 @@ describe('the sandbox inbox page', () => {
     const transient = page.getByRole('group', { name: 'Transient failures' });
     await transient.getByRole('button', { name: '100%' }).click();
     await transient.getByRole('button', { name: '100%', pressed: true }).waitFor();
-    expect(await faultsNow()).toEqual({ transientRate: 1, permanentRate: 0, delayMs: 0 });
+    expect(await faultsNow()).toEqual({ transientRate: 1, permanentRate: 0, delayMs: 0, rejectCredentials: false });
     await expect(sendSms('sms-browser-refused', 'refused')).rejects.toMatchObject({ status: 503 });
 
     await page.getByRole('button', { name: 'Reset faults' }).click();
     await page.getByText('In force: transient 0%, permanent 0%, delay 0 ms.').waitFor();
-    expect(await faultsNow()).toEqual({ transientRate: 0, permanentRate: 0, delayMs: 0 });
+    expect(await faultsNow()).toEqual({ transientRate: 0, permanentRate: 0, delayMs: 0, rejectCredentials: false });
 
     // Someone else (make chaos, a test, another tab) sets faults: the page follows.
     await fetch(`${base}/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transientRate: 0.1, delayMs: 500 }) });
