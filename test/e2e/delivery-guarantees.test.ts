@@ -1,3 +1,4 @@
+import { testApiKey } from '../support/api-keys';
 import { purgeAllQueues } from '../support/broker';
 import { pm2Cli, pm2Pids, startPm2, stopAll } from '../support/processes';
 import { APP, clearSandbox, postJson, READY_URLS, sandboxMessages, waitDelivered, waitReady } from '../support/stack';
@@ -45,7 +46,7 @@ async function steadyLoad(rate: number, seconds: number, during: () => Promise<v
       try {
         const response = await fetch(`${APP}/v1/sms`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': `load-${run}-${i}` },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${testApiKey()}`, 'idempotency-key': `load-${run}-${i}` },
           body: JSON.stringify({ to: '+14155550100', body: `load ${i}` }),
           signal: AbortSignal.timeout(15_000),
         });

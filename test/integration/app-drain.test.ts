@@ -3,6 +3,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { amqpUrl, drainQueue, purgeAllQueues } from '../support/broker';
+import { securityEnv, testApiKey } from '../support/api-keys';
 import { closedPort } from '../support/local-servers';
 import { startService, stopAll } from '../support/processes';
 import { waitReady } from '../support/stack';
@@ -17,7 +18,7 @@ interface Answer {
 /** One request through `agent` (kept-alive sockets), answered or rejected with the socket error. */
 function request(agent: http.Agent, port: number, method: string, urlPath: string, body?: unknown): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, agent, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, agent, headers: body ? { 'content-type': 'application/json', authorization: `Bearer ${testApiKey()}` } : {} }, (res) => {
       let text = '';
       res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body: text }));
@@ -32,7 +33,7 @@ test('a draining app answers /readyz 503 at once and still answers requests on k
   await purgeAllQueues();
   const port = await closedPort();
   const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-drain-'));
-  const app = startService('app', { PORT: String(port), HOST: '127.0.0.1', AMQP_URL: amqpUrl('relay-app'), METRICS_SOCKET_DIR: socketDir, DRAIN_IDLE_GRACE_MS: '3000' });
+  const app = startService('app', { ...securityEnv(), OPS_PORT: String(await closedPort()), PORT: String(port), HOST: '127.0.0.1', AMQP_URL: amqpUrl('relay-app'), METRICS_SOCKET_DIR: socketDir, DRAIN_IDLE_GRACE_MS: '3000' });
   try {
     await waitReady([`http://127.0.0.1:${port}/readyz`], 30_000);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
