@@ -40,10 +40,12 @@ async function main(): Promise<void> {
     logger.fatal({ err: error }, 'app cannot start');
     process.exit(1);
   }
+  let drain: HttpDrain | undefined;
   const limits = new RateLimits({
     store: config.RATE_LIMIT_STORE,
     recipientMax: config.SMS_RECIPIENT_MAX,
     recipientWindowSeconds: config.SMS_RECIPIENT_WINDOW_SECONDS,
+    failOpen: () => drain?.draining ?? false,
   });
 
   const connection = new BrokerConnection({ url: config.AMQP_URL, name: `app-${instanceId}` }, logger);
@@ -60,7 +62,6 @@ async function main(): Promise<void> {
   });
   connection.start();
 
-  let drain: HttpDrain | undefined;
   if (!(await limits.warmUp(10_000))) logger.warn('app-limits did not answer within 10 s; /v1 requests get 503 until it does');
   const ready = () => connection.state === 'connected' && publisher.ready;
   const draining = () => drain?.draining ?? false;

@@ -2,10 +2,16 @@ import * as amqp from 'amqplib';
 import { adminChannel, amqpUrl, drainQueue, management, purgeAllQueues } from '../support/broker';
 import { waitFor } from '../support/wait';
 
-/** The policy definition the broker applies to `queue` (management API, read from the queue record). */
+/**
+ * The policy definition the broker applies to `queue` (management API, read from the queue record). The record's
+ * policy fields come with the node's statistics, emitted every 5 s: right after a broker (re)start they are absent
+ * for a few seconds, so this waits until the queue reports a policy at all.
+ */
 async function effectivePolicy(queue: string): Promise<Record<string, unknown>> {
-  const { body } = await management('GET', `/api/queues/relay/${encodeURIComponent(queue)}`);
-  return (body?.effective_policy_definition ?? {}) as Record<string, unknown>;
+  return waitFor(`${queue}'s policy in the management API`, async () => {
+    const { body } = await management('GET', `/api/queues/relay/${encodeURIComponent(queue)}`);
+    return body?.policy ? (body.effective_policy_definition as Record<string, unknown>) : undefined;
+  }, 20_000);
 }
 
 beforeAll(async () => {

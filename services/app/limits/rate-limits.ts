@@ -26,6 +26,12 @@ export interface RateLimitsOptions {
   recipientWindowSeconds: number;
   /** How long to wait for the shared counter. */
   timeoutMs?: number;
+  /**
+   * True while the instance drains (shutdown or `pm2 reload`): PM2 may already have cut this process off from
+   * app-limits, and the few requests still arriving on kept-alive sockets are let through unmetered instead of
+   * being answered 503.
+   */
+  failOpen?: () => boolean;
 }
 
 /**
@@ -77,13 +83,23 @@ export class RateLimits {
     });
   }
 
-  private consume(limiters: Map<string, RateLimiterAbstract>, prefix: string, points: number, seconds: number, key: string, cost = 1): Promise<LimitDecision> {
-    let limiter = limiters.get(prefix);
-    if (!limiter) {
-      limiter = this.create(prefix, points, seconds);
-      limiters.set(prefix, limiter);
+  private async consume(limiters: Map<string, RateLimiterAbstract>, prefix: string, points: number, seconds: number, key: string, cost = 1): Promise<LimitDecision> {
+    const attempt = () => {
+      let limiter = limiters.get(prefix);
+      if (!limiter) {
+        limiter = this.create(prefix, points, seconds);
+        limiters.set(prefix, limiter);
+      }
+      return this.run(limiter, key, points, () => limiters.delete(prefix), cost);
+    };
+    try {
+      return await attempt();
+    } catch (error) {
+      // Once more with a new limiter: a limiter made while app-limits was restarting (or before it listened) was
+      // never registered there and never answers; the new one announces itself again.
+      if (!(error instanceof LimiterUnavailableError)) throw error;
+      return attempt();
     }
-    return this.run(limiter, key, points, () => limiters.delete(prefix), cost);
   }
 
   private create(keyPrefix: string, points: number, duration: number): RateLimiterAbstract {
@@ -103,6 +119,7 @@ export class RateLimits {
     } catch (error) {
       if (error instanceof RateLimiterRes) return { allowed: false, limit: points, remaining: 0, resetMs: error.msBeforeNext };
       forget();
+      if (this.options.failOpen?.()) return { allowed: true, limit: points, remaining: points, resetMs: 0 };
       throw new LimiterUnavailableError(`rate limiter unavailable: ${(error as Error).message}`);
     }
   }
