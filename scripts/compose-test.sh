@@ -36,6 +36,7 @@ export COMPOSE="$compose_bin -p $COMPOSE_PROJECT_NAME -f docker-compose.yml -f t
 # Below the ephemeral range (32768-60999): a port there may be held by any outgoing connection at that moment.
 export APP_PORT=${APP_PORT:-28080} SANDBOX_HTTP_PORT=${SANDBOX_HTTP_PORT:-28025} SANDBOX_SMTP_PORT=${SANDBOX_SMTP_PORT:-22525} \
   RABBITMQ_MANAGEMENT_PORT=${RABBITMQ_MANAGEMENT_PORT:-29672} PROMETHEUS_PORT=${PROMETHEUS_PORT:-29090} \
+  ALERTMANAGER_PORT=${ALERTMANAGER_PORT:-29093} \
   COMPOSE_TEST_AMQP_PORT=${COMPOSE_TEST_AMQP_PORT:-29682}
 # One CPU for the app, below the host's count: the proof that PM2 starts one instance per CPU of the limit.
 export APP_CPUS=${APP_CPUS:-1}
@@ -57,8 +58,8 @@ $COMPOSE down -v --remove-orphans >/dev/null 2>&1 || true
 if [ "${COMPOSE_TEST_STAND_INS:-$([ "$engine" = podman ] && echo 1 || echo 0)}" = 1 ]; then
   echo "== stand-in images (no registry here)"
   eval "$(tools/compose-test/stand-ins.sh)"
-  export NODE_IMAGE RABBITMQ_IMAGE PROMETHEUS_IMAGE
-  echo "   NODE_IMAGE=$NODE_IMAGE RABBITMQ_IMAGE=$RABBITMQ_IMAGE PROMETHEUS_IMAGE=$PROMETHEUS_IMAGE"
+  export NODE_IMAGE RABBITMQ_IMAGE PROMETHEUS_IMAGE ALERTMANAGER_IMAGE
+  echo "   NODE_IMAGE=$NODE_IMAGE RABBITMQ_IMAGE=$RABBITMQ_IMAGE PROMETHEUS_IMAGE=$PROMETHEUS_IMAGE ALERTMANAGER_IMAGE=$ALERTMANAGER_IMAGE"
 fi
 
 echo "== build: the project's Dockerfile"

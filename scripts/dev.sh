@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make dev`: the whole stack without Docker, in the foreground. A private RabbitMQ node from rabbitmq/, then the
-# sandbox, the app (PM2 cluster mode) and the three workers under one pm2-runtime, plus Prometheus when it is
-# installed. Ctrl-C (or SIGTERM) stops every process this script started, by PID.
+# sandbox, the app (PM2 cluster mode) and the three workers under one pm2-runtime, plus Prometheus and Alertmanager
+# when they are installed. Ctrl-C (or SIGTERM) stops every process this script started, by PID.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -10,6 +10,7 @@ mkdir -p "$run_dir"
 
 pm2_pid=""
 prom_pid=""
+am_pid=""
 cleanup() {
   trap - INT TERM EXIT
   echo "dev: stopping..."
@@ -20,6 +21,7 @@ cleanup() {
     kill -9 "$pm2_pid" 2>/dev/null || true
   fi
   if [ -n "$prom_pid" ]; then kill "$prom_pid" 2>/dev/null || true; wait "$prom_pid" 2>/dev/null || true; fi
+  if [ -n "$am_pid" ]; then kill "$am_pid" 2>/dev/null || true; wait "$am_pid" 2>/dev/null || true; fi
   scripts/broker.sh stop || true
   echo "dev: stopped"
 }
@@ -35,6 +37,20 @@ if command -v prometheus >/dev/null 2>&1 && [ -f prometheus/prometheus.dev.yml ]
   echo "dev: prometheus on http://127.0.0.1:${PROMETHEUS_PORT:-9090} (log: .run/prometheus.log)"
 else
   echo "dev: prometheus not installed (apt-get install prometheus); skipping it"
+fi
+
+# Debian's package names the binary prometheus-alertmanager; upstream's tarball, alertmanager. prometheus.dev.yml
+# sends alerts to 127.0.0.1:9093; the receiver is the sandbox's alert sink (alertmanager/alertmanager.dev.yml).
+# One instance: no gossip cluster (--cluster.listen-address= empty).
+alertmanager=$(command -v prometheus-alertmanager || command -v alertmanager || true)
+if [ -n "$alertmanager" ] && [ -f alertmanager/alertmanager.dev.yml ]; then
+  "$alertmanager" --config.file=alertmanager/alertmanager.dev.yml --storage.path="$run_dir/alertmanager" \
+    --web.listen-address=127.0.0.1:9093 --cluster.listen-address= \
+    --log.level=warn > "$run_dir/alertmanager.log" 2>&1 &
+  am_pid=$!
+  echo "dev: alertmanager on http://127.0.0.1:9093 (log: .run/alertmanager.log), alerts it sends: http://127.0.0.1:${SANDBOX_HTTP_PORT:-8025}/alerts"
+else
+  echo "dev: alertmanager not installed (apt-get install prometheus-alertmanager); skipping it"
 fi
 
 # API keys: hashes in .run/api-keys.json (make api-key adds more; the app reloads the file by itself). On first

@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
 import { z } from 'zod';
+import { alertSink } from './alert-sink';
 import type { FaultInjector } from './faults';
 import { inbox } from './inbox';
 import type { Channel, MessageStore } from './message-store';
@@ -23,13 +24,17 @@ const faultSettings = z.strictObject({
   rejectCredentials: z.boolean().optional(),
 });
 
-/** The sandbox's HTTP side: Twilio API, webhook sink, the captured list tests read and the inbox page people read. */
+/**
+ * The sandbox's HTTP side: Twilio API, webhook sink, Alertmanager's webhook receiver, the captured list tests read
+ * and the inbox page people read.
+ */
 export function createSandboxApp(options: SandboxAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', (_request, response) => void response.json({ status: 'ok' }));
   app.use(twilioApi({ accountSid: options.twilioAccountSid, authToken: options.twilioAuthToken, store: options.store, faults: options.faults }));
   app.use(webhookReceiver({ secrets: options.webhookSecrets, store: options.store, faults: options.faults }));
+  app.use(alertSink());
   const page = inbox({ store: options.store, faults: options.faults });
   app.use(page.router);
 

@@ -14,6 +14,8 @@ const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
 const ENV_EXAMPLE = path.join(ROOT, '.env.example');
 const RABBITMQ_CONF = path.join(ROOT, 'rabbitmq/rabbitmq.compose.conf');
 const PROMETHEUS_CONFIG = path.join(ROOT, 'prometheus/prometheus.yml');
+const ALERTMANAGER_CONFIG = path.join(ROOT, 'alertmanager/alertmanager.yml');
+const ALERTMANAGER_DEV_CONFIG = path.join(ROOT, 'alertmanager/alertmanager.dev.yml');
 const ARCHITECTURE = path.join(ROOT, 'docs/architecture.md');
 
 const WORKERS = ['sms-worker', 'email-worker', 'notif-worker'];
@@ -169,9 +171,9 @@ function listeningPorts(name: string): number[] {
       Number(rabbitConf['prometheus.tcp.port'] ?? 15692),
     ];
   }
-  if (name === 'prometheus') {
+  if (name === 'prometheus' || name === 'alertmanager') {
     const flag = commandOf(service).find((arg) => arg.startsWith('--web.listen-address='));
-    return [flag ? portOf(flag) : 9090];
+    return [flag ? portOf(flag) : name === 'prometheus' ? 9090 : 9093];
   }
   if (name === 'grafana') return [Number(env.GF_SERVER_HTTP_PORT ?? 3000)];
   if (name === 'sandbox') return [Number(env.SANDBOX_HTTP_PORT), Number(env.SANDBOX_SMTP_PORT)];
@@ -201,7 +203,7 @@ describe('docker-compose.yml', () => {
     const keys = Object.keys(raw).filter((k) => !k.startsWith('x-'));
     expect(keys).toEqual(['networks', 'volumes', 'services']);
     expect(Object.keys(services).sort()).toEqual(
-      ['app', 'email-worker', 'grafana', 'k6', 'notif-worker', 'prometheus', 'rabbitmq', 'sandbox', 'sms-worker'],
+      ['alertmanager', 'app', 'email-worker', 'grafana', 'k6', 'notif-worker', 'prometheus', 'rabbitmq', 'sandbox', 'sms-worker'],
     );
   });
 
@@ -311,8 +313,8 @@ describe('docker-compose.yml', () => {
 
   test('third-party healthchecks run a tool the image ships against the port and path the server answers', () => {
     expect(healthTest(services.rabbitmq!)).toEqual(['CMD', 'rabbitmq-diagnostics', '-q', expect.stringMatching(/^(ping|check_running|check_port_connectivity)$/)]);
-    // prom/prometheus is busybox-based and grafana/grafana Alpine-based: both have wget, neither curl.
-    const probes: Record<string, string> = { prometheus: '/-/ready', grafana: '/api/health' };
+    // prom/prometheus and prom/alertmanager are busybox-based, grafana/grafana Alpine-based: all have wget, no curl.
+    const probes: Record<string, string> = { prometheus: '/-/ready', alertmanager: '/-/ready', grafana: '/api/health' };
     for (const [name, probePath] of Object.entries(probes)) {
       const test = healthTest(services[name]!);
       expect(test.slice(0, 2)).toEqual(['CMD', 'wget']);
@@ -338,7 +340,7 @@ describe('docker-compose.yml', () => {
     expect(services[name]!.ports).toBeUndefined();
   });
 
-  test('only the app is published on every interface; management, Prometheus, Grafana and the sandbox on 127.0.0.1', () => {
+  test('only the app is published on every interface; management, Prometheus, Alertmanager, Grafana and the sandbox on 127.0.0.1', () => {
     for (const [name, service] of Object.entries(services)) {
       for (const port of service.ports ?? []) {
         const text = typeof port === 'string' ? port : `${port.host_ip ?? ''}:${port.published}:${port.target}`;
@@ -348,6 +350,7 @@ describe('docker-compose.yml', () => {
     }
     expect(services.rabbitmq!.ports).toEqual(['127.0.0.1:15672:15672']);
     expect(services.prometheus!.ports).toEqual(['127.0.0.1:9090:9090']);
+    expect(services.alertmanager!.ports).toEqual(['127.0.0.1:9093:9093']);
     expect(services.grafana!.ports).toEqual(['127.0.0.1:3000:3000']);
     expect(services.sandbox!.ports).toEqual(['127.0.0.1:8025:8025', '127.0.0.1:2525:2525']);
   });
@@ -447,6 +450,27 @@ describe('docker-compose.yml', () => {
     ]));
   });
 
+  test("Alertmanager uses the mounted alertmanager.yml, keeps its state in a volume, and notifies the sandbox's alert sink", () => {
+    const alertmanager = services.alertmanager!;
+    expect(alertmanager.volumes).toEqual(['./alertmanager:/etc/alertmanager:ro', 'alertmanager-data:/alertmanager']);
+    expect(commandOf(alertmanager)).toEqual(expect.arrayContaining(['--config.file=/etc/alertmanager/alertmanager.yml', '--storage.path=/alertmanager']));
+    // Nothing waits for it, and it waits for nothing: alerts are evaluated and shown by Prometheus either way.
+    expect(alertmanager.depends_on).toBeUndefined();
+    expect(Object.entries(services).filter(([, s]) => s.depends_on && 'alertmanager' in s.depends_on).map(([n]) => n)).toEqual([]);
+
+    interface AlertmanagerConfig { route: { receiver: string }; receivers: Array<{ name: string; webhook_configs?: Array<{ url: string }> }> }
+    const config = parse(fs.readFileSync(ALERTMANAGER_CONFIG, 'utf8')) as AlertmanagerConfig;
+    const receiver = config.receivers.find((r) => r.name === config.route.receiver);
+    const url = new URL(receiver?.webhook_configs?.[0]?.url ?? 'http://missing');
+    expect(url.host).toBe(`sandbox:${environmentOf(services.sandbox!).SANDBOX_HTTP_PORT}`);
+    expect(url.pathname).toBe('/webhooks/alerts');
+    // alertmanager.dev.yml (make dev, the tests) is the same file with the native sandbox's address.
+    const dev = parse(fs.readFileSync(ALERTMANAGER_DEV_CONFIG, 'utf8')) as AlertmanagerConfig;
+    const devUrl = dev.receivers.find((r) => r.name === dev.route.receiver)?.webhook_configs?.[0]?.url;
+    expect(devUrl).toBe('http://127.0.0.1:8025/webhooks/alerts');
+    expect(JSON.parse(JSON.stringify(dev).replace(devUrl!, url.href))).toEqual(config);
+  });
+
   test('Grafana is provisioned read-only from the repo, with the admin password from env', () => {
     const grafana = services.grafana!;
     expect(grafana.volumes).toEqual(expect.arrayContaining([
@@ -498,6 +522,12 @@ describe('prometheus/prometheus.yml against docker-compose.yml', () => {
       expect(`${job}: ${host} is a compose service: ${service in services}`).toBe(`${job}: ${host} is a compose service: true`);
       expect(`${job}: ${target} listens: ${listeningPorts(service).includes(Number(port))}`).toBe(`${job}: ${target} listens: true`);
     }
+  });
+
+  maybe('sends alerts to the compose Alertmanager, on the port it listens on', () => {
+    const config = parse(fs.readFileSync(PROMETHEUS_CONFIG, 'utf8')) as { alerting?: { alertmanagers?: Array<{ static_configs?: Array<{ targets?: string[] }> }> } };
+    const targets = (config.alerting?.alertmanagers ?? []).flatMap((a) => a.static_configs ?? []).flatMap((c) => c.targets ?? []);
+    expect(targets).toEqual([`alertmanager:${listeningPorts('alertmanager')[0]}`]);
   });
 
   maybe('has the scrape jobs docs/architecture.md names', () => {

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds, once, the images `make compose-test` needs where no registry can be reached: a Debian bookworm base
-# made with debootstrap, and stand-ins for the official node, rabbitmq and prometheus images
+# made with debootstrap, and stand-ins for the official node, rabbitmq, prometheus and alertmanager images
 # (stand-ins/*.Dockerfile say what each keeps of the official one). An image already present is not rebuilt;
 # COMPOSE_TEST_REBUILD=1 rebuilds them all. Prints the image names as shell exports for compose:
-#   NODE_IMAGE, RABBITMQ_IMAGE, PROMETHEUS_IMAGE
+#   NODE_IMAGE, RABBITMQ_IMAGE, PROMETHEUS_IMAGE, ALERTMANAGER_IMAGE
 # Needs: podman (engine.sh's containers.conf in CONTAINERS_CONF), debootstrap, npm (for Node and npm themselves).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,6 +16,7 @@ base=localhost/debian:bookworm-slim
 node_image=localhost/relay-stand-in/node:$node_version-bookworm-slim
 rabbitmq_image=localhost/relay-stand-in/rabbitmq:3.10-debian
 prometheus_image=localhost/relay-stand-in/prometheus:debian
+alertmanager_image=localhost/relay-stand-in/alertmanager:debian
 
 have() { [ "${COMPOSE_TEST_REBUILD:-0}" != 1 ] && podman image exists "$1"; }
 took() { echo "stand-ins: $1 in $((SECONDS - $2)) s" >&2; }
@@ -69,4 +70,6 @@ build_base
 build_node
 build_from_debian "$rabbitmq_image" rabbitmq.Dockerfile
 build_from_debian "$prometheus_image" prometheus.Dockerfile
-echo "export NODE_IMAGE='$node_image' RABBITMQ_IMAGE='$rabbitmq_image' PROMETHEUS_IMAGE='$prometheus_image'"
+build_from_debian "$alertmanager_image" alertmanager.Dockerfile
+echo "export NODE_IMAGE='$node_image' RABBITMQ_IMAGE='$rabbitmq_image' PROMETHEUS_IMAGE='$prometheus_image'\
+ ALERTMANAGER_IMAGE='$alertmanager_image'"
