@@ -11,10 +11,10 @@ import { APP_URL, resetSandbox, type Channel } from '../chaos/stack-http';
 import { sleep } from '../lib/http-probe';
 import { compose, containers, ENGINE, inspect, make, run, waitHealthy } from './compose-cli';
 import { waitAllDelivered } from './delivery';
-import { query, waitQuery } from './prometheus';
+import { PROMETHEUS_URL, query, waitQuery } from './prometheus';
 
 const ROOT = path.resolve(__dirname, path.basename(path.resolve(__dirname, '../..')) === 'dist' ? '../../..' : '../..');
-const SERVICES = (process.env.SERVICES ?? 'rabbitmq app sms-worker email-worker notif-worker sandbox prometheus').split(/\s+/);
+const SERVICES = (process.env.SERVICES ?? 'rabbitmq app sms-worker email-worker notif-worker sandbox prometheus alertmanager').split(/\s+/);
 const BURST = Number(process.env.COMPOSE_TEST_BURST ?? 3000);
 const STOP_GRACE_S = 30; // docker-compose.yml stop_grace_period of the app
 const summary: string[] = [];
@@ -61,6 +61,19 @@ async function stopWorkers(): Promise<void> {
   }
 }
 
+/** The Alertmanagers the compose Prometheus has discovered, once there is one. */
+async function waitForAlertmanager(timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await fetch(`${PROMETHEUS_URL}/api/v1/alertmanagers`).catch(() => undefined);
+    const body = (await response?.json().catch(() => undefined)) as { data?: { activeAlertmanagers?: Array<{ url: string }> } } | undefined;
+    const urls = body?.data?.activeAlertmanagers?.map((a) => a.url) ?? [];
+    if (urls.length) return urls.join(', ');
+    if (Date.now() > deadline) throw new Error(`Prometheus found no Alertmanager after ${timeoutMs} ms`);
+    await sleep(1000);
+  }
+}
+
 /** A load run must have every request answered 202 in the end (503s and network errors are retried). */
 function assertAllAccepted(load: LoadResult, total: number): void {
   if (load.accepted.size === total) return;
@@ -82,7 +95,9 @@ async function main(): Promise<void> {
     const states = await waitHealthy(SERVICES, 180_000);
     upSeconds = seconds(t);
     apiKey = fs.readFileSync(path.join(ROOT, '.run/compose/dev-api-key'), 'utf8').trim();
-    return `${states.size} containers healthy ${upSeconds} s after make up (${[...new Set([...states.values()].map((s) => s.split(':')[0]))].join(', ')}); not run here: grafana, k6 (no image obtainable)`;
+    // Prometheus found the Alertmanager it sends alerts to (prometheus.yml `alerting:`).
+    const managers = await waitForAlertmanager(60_000);
+    return `${states.size} containers healthy ${upSeconds} s after make up (${[...new Set([...states.values()].map((s) => s.split(':')[0]))].join(', ')}); Prometheus sends alerts to ${managers}; not run here: grafana, k6 (no image obtainable)`;
   });
 
   await step('hardened containers: read-only root, no capabilities, no new privileges, limits, instances = CPUs', async () => {
