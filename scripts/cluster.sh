@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The native 3-node RabbitMQ cluster (DESIGN.md ports: AMQP 5674-5676, management 15674-15676, prometheus
+# The native 3-node RabbitMQ cluster (docs/contract.md ports: AMQP 5674-5676, management 15674-15676, prometheus
 # 15694-15696, distribution 25674-25676), each node a private node of scripts/broker.sh built from rabbitmq/.
 #   scripts/cluster.sh start (fresh data) | stop | status | urls USER | stop-node N | resume-node N | leader QUEUE
 #                      | node-of-connection NAME

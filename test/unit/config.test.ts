@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig } from '../../services/shared/config/load-config';
 import { workerConfigSchema } from '../../services/shared/worker/worker-config';
 import { appConfigSchema } from '../../services/app/app-config';
-import { backoffDelayMs } from '../../services/shared/messaging/backoff';
+import { backoffDelayMs, RetrySchedule } from '../../services/shared/messaging/backoff';
 
 const worker = workerConfigSchema({ amqpUser: 'relay-sms-worker', metricsPort: 9101 });
 
@@ -40,5 +40,28 @@ describe('reconnect backoff', () => {
     expect(backoffDelayMs(0, 250, 10_000, () => 1)).toBe(250);
     expect(backoffDelayMs(3, 250, 10_000, () => 1)).toBe(2000);
     expect(backoffDelayMs(20, 250, 10_000, () => 0.5)).toBe(7500);
+  });
+});
+
+describe('one retry at a time (publisher reopen, consumer re-subscribe)', () => {
+  test('schedule runs the retry after a backoff delay, counts the streak, and reset ends it', async () => {
+    const retry = new RetrySchedule(10, 40);
+    let runs = 0;
+    const first = retry.schedule(() => { runs += 1; });
+    expect(first).toBeGreaterThanOrEqual(5);
+    expect(first).toBeLessThanOrEqual(10);
+    expect(retry.pending).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, first + 20));
+    expect(runs).toBe(1);
+    expect(retry.pending).toBe(false);
+    expect(retry.attempts).toBe(1);
+    const second = retry.schedule(() => { runs += 1; });
+    expect(second).toBeGreaterThanOrEqual(10);
+    expect(second).toBeLessThanOrEqual(20);
+    retry.reset();
+    await new Promise((resolve) => setTimeout(resolve, second + 20));
+    expect(runs).toBe(1); // the cancelled retry never ran
+    expect(retry.attempts).toBe(0);
+    expect(retry.pending).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import type * as amqp from 'amqplib';
 import type { Logger } from '../logger/logger';
-import { backoffDelayMs } from './backoff';
+import { RetrySchedule } from './backoff';
 import type { BrokerConnection } from './connection';
 
 /**
@@ -51,19 +51,17 @@ export class QueueConsumer {
   private stopping = false;
   /** The connection a subscription is being set up on right now, if any. */
   private openingOn: amqp.ChannelModel | undefined;
-  private attempt = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly retry: RetrySchedule;
   /** Aborted when the current channel closes; handed to handlers of its deliveries. */
   private channelGone = new AbortController();
   private pausedUntil = 0;
   private resumeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly connection: BrokerConnection, private readonly logger: Logger, private readonly options: QueueConsumerOptions) {
+    this.retry = new RetrySchedule(options.minRetryDelayMs ?? 500, options.maxRetryDelayMs ?? 15_000);
     connection.on('connected', (model: amqp.ChannelModel) => {
       // A new connection: the old channel died with the old one; start over at once.
-      clearTimeout(this.retryTimer);
-      this.retryTimer = undefined;
-      this.attempt = 0;
+      this.retry.reset();
       this.channel = undefined;
       this.setTag(undefined);
       void this.subscribe(model);
@@ -87,13 +85,12 @@ export class QueueConsumer {
    */
   async pauseFor(ms: number): Promise<void> {
     this.pausedUntil = Date.now() + ms;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.retry.cancel();
     clearTimeout(this.resumeTimer);
     this.resumeTimer = setTimeout(() => {
       this.resumeTimer = undefined;
       this.pausedUntil = 0;
-      this.attempt = 0;
+      this.retry.reset();
       const model = this.connection.current;
       if (model) void this.subscribe(model);
     }, ms);
@@ -111,7 +108,7 @@ export class QueueConsumer {
 
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.retryTimer);
+    this.retry.cancel();
     clearTimeout(this.resumeTimer);
     const channel = this.channel;
     const tag = this.consumerTag;
@@ -149,9 +146,9 @@ export class QueueConsumer {
         return;
       }
       this.setTag(reply.consumerTag);
-      if (this.attempt > 0) this.logger.info({ queue: this.options.queue, attempts: this.attempt }, 'consuming again');
+      if (this.retry.attempts > 0) this.logger.info({ queue: this.options.queue, attempts: this.retry.attempts }, 'consuming again');
       else this.logger.info({ queue: this.options.queue, prefetch: this.options.prefetch }, 'consuming');
-      this.attempt = 0;
+      this.retry.reset();
     } catch (error) {
       // A failed passive declare or consume (404, 403) closes the channel; its close handler forgets it.
       this.scheduleRetry(model, error);
@@ -190,16 +187,11 @@ export class QueueConsumer {
   }
 
   private scheduleRetry(model: amqp.ChannelModel, error: unknown): void {
-    if (this.stopping || this.paused || this.retryTimer || this.connection.current !== model) return;
-    const delay = backoffDelayMs(this.attempt, this.options.minRetryDelayMs ?? 500, this.options.maxRetryDelayMs ?? 15_000);
+    if (this.stopping || this.paused || this.retry.pending || this.connection.current !== model) return;
+    const first = this.retry.attempts === 0;
+    const delay = this.retry.schedule(() => void this.subscribe(model));
     // Log the first failure of a streak, not every retry.
-    if (this.attempt === 0) this.logger.error({ err: error, queue: this.options.queue, retryInMs: delay }, 'not consuming; subscribing again with backoff');
-    this.attempt += 1;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      void this.subscribe(model);
-    }, delay);
-    this.retryTimer.unref();
+    if (first) this.logger.error({ err: error, queue: this.options.queue, retryInMs: delay }, 'not consuming; subscribing again with backoff');
   }
 
   private track(channel: amqp.Channel, message: amqp.ConsumeMessage): void {

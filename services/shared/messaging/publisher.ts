@@ -2,7 +2,7 @@ import type * as amqp from 'amqplib';
 import type { Logger } from '../logger/logger';
 import type { BrokerConnection } from './connection';
 import { waitUntil } from '../process/wait-until';
-import { backoffDelayMs } from './backoff';
+import { RetrySchedule } from './backoff';
 import { BrokerUnavailableError } from './errors';
 
 export interface ConfirmPublisherOptions {
@@ -29,22 +29,18 @@ export class ConfirmPublisher {
   private inFlightCount = 0;
   private readonly maxInFlight: number;
   private readonly confirmTimeoutMs: number;
-  private readonly minReopenDelayMs: number;
+  private readonly reopen: RetrySchedule;
   /** The connection a channel is being opened on right now, if any. */
   private openingOn: amqp.ChannelModel | undefined;
-  private reopenAttempt = 0;
-  private reopenTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly readyListeners = new Set<() => void>();
 
   constructor(private readonly connection: BrokerConnection, private readonly logger: Logger, options: ConfirmPublisherOptions = {}) {
     this.maxInFlight = options.maxInFlight ?? 10_000;
     this.confirmTimeoutMs = options.confirmTimeoutMs ?? 5000;
-    this.minReopenDelayMs = options.minReopenDelayMs ?? 100;
+    this.reopen = new RetrySchedule(options.minReopenDelayMs ?? 100, 5000);
     connection.on('connected', (model: amqp.ChannelModel) => {
-      clearTimeout(this.reopenTimer);
-      this.reopenTimer = undefined;
-      this.reopenAttempt = 0;
+      this.reopen.reset();
       this.channel = undefined;
       void this.openChannel(model);
     });
@@ -127,7 +123,7 @@ export class ConfirmPublisher {
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.reopenTimer);
+    this.reopen.cancel();
     const channel = this.channel;
     this.channel = undefined;
     if (channel) await channel.close().catch(() => undefined);
@@ -154,8 +150,8 @@ export class ConfirmPublisher {
         return;
       }
       this.channel = channel;
-      if (this.reopenAttempt > 0) this.logger.info({ attempts: this.reopenAttempt }, 'publisher channel reopened');
-      this.reopenAttempt = 0;
+      if (this.reopen.attempts > 0) this.logger.info({ attempts: this.reopen.attempts }, 'publisher channel reopened');
+      this.reopen.reset();
       for (const listener of [...this.readyListeners]) listener();
     } catch (error) {
       this.scheduleReopen(model, error);
@@ -165,14 +161,9 @@ export class ConfirmPublisher {
   }
 
   private scheduleReopen(model: amqp.ChannelModel, error: unknown): void {
-    if (this.closed || this.reopenTimer || this.connection.current !== model) return;
-    const delay = backoffDelayMs(this.reopenAttempt, this.minReopenDelayMs, 5000);
-    if (this.reopenAttempt === 0) this.logger.warn({ err: error, retryInMs: delay }, 'publisher channel unavailable; reopening with backoff');
-    this.reopenAttempt += 1;
-    this.reopenTimer = setTimeout(() => {
-      this.reopenTimer = undefined;
-      void this.openChannel(model);
-    }, delay);
-    this.reopenTimer.unref();
+    if (this.closed || this.reopen.pending || this.connection.current !== model) return;
+    const first = this.reopen.attempts === 0;
+    const delay = this.reopen.schedule(() => void this.openChannel(model));
+    if (first) this.logger.warn({ err: error, retryInMs: delay }, 'publisher channel unavailable; reopening with backoff');
   }
 }
