@@ -2,9 +2,8 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { purgeAllQueues } from '../support/broker';
 import { testApiKey } from '../support/api-keys';
-import { servicePids, startPm2, stopAll, type RunningProcess } from '../support/processes';
-import { APP, APP_OPS, httpStatus, READY_URLS, waitReady } from '../support/stack';
-import { waitFor } from '../support/wait';
+import { servicePids, startApiPair, stopAll, type RunningProcess } from '../support/processes';
+import { APP, APP_OPS, httpStatus } from '../support/stack';
 
 /**
  * Property: whatever body and headers a client sends to a /v1 route, the app answers 202 or a 4xx, within the
@@ -23,12 +22,7 @@ const sent = new Map<Route, number>();
 
 beforeAll(async () => {
   await purgeAllQueues();
-  stack = startPm2(['app'], { API_INSTANCES: '2', LOG_LEVEL: 'fatal' });
-  await waitReady([READY_URLS.app, `${APP_OPS}/readyz`]);
-  pidsAtStart = await waitFor('app-limits and two API instances', async () => {
-    const pids = servicePids(stack);
-    return pids.length === 3 ? pids : undefined;
-  });
+  ({ stack, pids: pidsAtStart } = await startApiPair({ LOG_LEVEL: 'fatal' }));
 }, 90_000);
 
 afterAll(async () => {

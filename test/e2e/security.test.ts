@@ -1,8 +1,8 @@
 import { gzipSync } from 'node:zlib';
 import { purgeAllQueues } from '../support/broker';
 import { addTestKey, testKeysFile } from '../support/api-keys';
-import { servicePids, startPm2, stopAll, type RunningProcess } from '../support/processes';
-import { APP, APP_OPS, authHeader, httpStatus, postJson, READY_URLS, waitReady } from '../support/stack';
+import { servicePids, startApiPair, stopAll, type RunningProcess } from '../support/processes';
+import { APP, APP_OPS, authHeader, httpStatus, postJson } from '../support/stack';
 import { waitFor } from '../support/wait';
 import { readKeyFile, revokeKey } from '../../services/app/auth/api-keys';
 
@@ -15,13 +15,7 @@ const RECIPIENT_MAX = 3;
 beforeAll(async () => {
   await purgeAllQueues();
   // info: the reload log lines are read by the SIGHUP test.
-  stack = startPm2(['app'], { API_INSTANCES: '2', SMS_RECIPIENT_MAX: String(RECIPIENT_MAX), LOG_LEVEL: 'info' });
-  await waitReady([READY_URLS.app, `${APP_OPS}/readyz`]);
-  // PM2 starts the second instance once the first is ready: wait for app-limits and both instances.
-  pidsAtStart = await waitFor('app-limits and two API instances', async () => {
-    const pids = servicePids(stack);
-    return pids.length === 3 ? pids : undefined;
-  });
+  ({ stack, pids: pidsAtStart } = await startApiPair({ SMS_RECIPIENT_MAX: String(RECIPIENT_MAX), LOG_LEVEL: 'info' }));
 }, 90_000);
 
 afterAll(async () => {

@@ -7,6 +7,8 @@ import { commandLine, processTree } from '../../tools/lib/proc';
 import { startGroup, stopAllGroups, type GroupProcess } from '../../tools/lib/process-group';
 import { securityEnv } from './api-keys';
 import { ROOT } from './broker';
+import { APP_OPS, READY_URLS, waitReady } from './stack';
+import { waitFor } from './wait';
 
 export type RunningProcess = GroupProcess;
 
@@ -70,4 +72,19 @@ export function servicePids(stack: RunningProcess): string[] {
     .filter((entry) => entry.script !== undefined)
     .map((entry) => `${entry.pid} ${entry.script}`)
     .sort();
+}
+
+/**
+ * The app alone under pm2-runtime with two API instances and app-limits, as the security and fuzz tests use it;
+ * resolves once both listeners are ready and all three processes run, with their `pid script` list. PM2 starts
+ * the second instance only once the first is ready, hence the wait on the process list.
+ */
+export async function startApiPair(env: NodeJS.ProcessEnv = {}): Promise<{ stack: RunningProcess; pids: string[] }> {
+  const stack = startPm2(['app'], { API_INSTANCES: '2', ...env });
+  await waitReady([READY_URLS.app, `${APP_OPS}/readyz`]);
+  const pids = await waitFor('app-limits and two API instances', async () => {
+    const list = servicePids(stack);
+    return list.length === 3 ? list : undefined;
+  });
+  return { stack, pids };
 }

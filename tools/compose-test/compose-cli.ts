@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { sleep } from '../lib/http-probe';
+import { waitFor } from '../lib/wait-for';
 
 const exec = promisify(execFile);
 
@@ -54,15 +54,13 @@ export async function inspect(id: string, format: string): Promise<string> {
 export const health = (id: string) => inspect(id, '{{.State.Health.Status}}');
 
 /** Waits until every running container of the project reports `healthy` through its own healthcheck. */
-export async function waitHealthy(expected: string[], timeoutMs: number): Promise<Map<string, string>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+export function waitHealthy(expected: string[], timeoutMs: number): Promise<Map<string, string>> {
+  return waitFor('every container healthy', async () => {
     const states = new Map<string, string>();
     for (const c of await containers()) states.set(c.name, `${c.service}:${await health(c.id).catch(() => 'gone')}`);
     const services = new Set([...states.values()].map((s) => s.split(':')[0]));
     const allHealthy = [...states.values()].every((s) => s.endsWith(':healthy'));
     if (allHealthy && expected.every((s) => services.has(s))) return states;
-    if (Date.now() > deadline) throw new Error(`not healthy after ${timeoutMs} ms: ${[...states].map(([n, s]) => `${n}=${s}`).join(' ')}`);
-    await sleep(1000);
-  }
+    throw new Error(`not healthy: ${[...states].map(([n, s]) => `${n}=${s}`).join(' ')}`);
+  }, timeoutMs, 1000);
 }

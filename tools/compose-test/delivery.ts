@@ -1,4 +1,4 @@
-import { sleep } from '../lib/http-probe';
+import { waitFor } from '../lib/wait-for';
 import { sandboxMessages } from '../chaos/stack-http';
 
 export interface DeliveryCount {
@@ -24,13 +24,9 @@ export async function waitAllDelivered(accepted: Iterable<string>, timeoutMs: nu
   // Taken once: an iterator (Map.keys()) would be empty on the second poll and every id would count as delivered.
   const ids = [...accepted];
   if (ids.length === 0) throw new Error('nothing to wait for: no message was accepted');
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  return waitFor(`${ids.length} accepted messages at the sandbox`, async () => {
     const count = await countDeliveries(ids);
     if (count.lost.length === 0) return count;
-    if (Date.now() > deadline) {
-      throw new Error(`${count.lost.length} of ${count.accepted} accepted messages never reached the sandbox (first: ${count.lost.slice(0, 3).join(', ')})`);
-    }
-    await sleep(1000);
-  }
+    throw new Error(`${count.lost.length} of ${count.accepted} accepted messages not at the sandbox (first: ${count.lost.slice(0, 3).join(', ')})`);
+  }, timeoutMs, 1000);
 }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { driveLoad, type LoadResult } from '../chaos/load';
 import { APP_URL, resetSandbox, type Channel } from '../chaos/stack-http';
-import { sleep } from '../lib/http-probe';
+import { waitFor } from '../lib/wait-for';
 import { compose, containers, ENGINE, inspect, make, run, waitHealthy } from './compose-cli';
 import { waitAllDelivered } from './delivery';
 import { PROMETHEUS_URL, query, waitQuery } from './prometheus';
@@ -51,27 +51,22 @@ async function smsDeliveredByReplica(): Promise<Map<string, number>> {
 async function stopWorkers(): Promise<void> {
   const workers = ['sms-worker', 'email-worker', 'notif-worker'];
   await compose('stop', ...workers);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
+  await waitFor('every worker stopped', async () => {
     const running = (await Promise.all(workers.map((w) => containers(w)))).flat();
-    if (running.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`workers still running: ${running.map((c) => c.name).join(' ')}`);
+    if (running.length === 0) return true;
     for (const c of running) await run(ENGINE, ['stop', c.id]);
-    await sleep(1000);
-  }
+    throw new Error(`still running: ${running.map((c) => c.name).join(' ')}`);
+  }, 60_000, 1000);
 }
 
 /** The Alertmanagers the compose Prometheus has discovered, once there is one. */
-async function waitForAlertmanager(timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const response = await fetch(`${PROMETHEUS_URL}/api/v1/alertmanagers`).catch(() => undefined);
-    const body = (await response?.json().catch(() => undefined)) as { data?: { activeAlertmanagers?: Array<{ url: string }> } } | undefined;
-    const urls = body?.data?.activeAlertmanagers?.map((a) => a.url) ?? [];
-    if (urls.length) return urls.join(', ');
-    if (Date.now() > deadline) throw new Error(`Prometheus found no Alertmanager after ${timeoutMs} ms`);
-    await sleep(1000);
-  }
+function waitForAlertmanager(timeoutMs: number): Promise<string> {
+  return waitFor('an Alertmanager discovered by Prometheus', async () => {
+    const response = await fetch(`${PROMETHEUS_URL}/api/v1/alertmanagers`);
+    const body = (await response.json()) as { data?: { activeAlertmanagers?: Array<{ url: string }> } };
+    const urls = body.data?.activeAlertmanagers?.map((a) => a.url) ?? [];
+    return urls.length ? urls.join(', ') : undefined;
+  }, timeoutMs, 1000);
 }
 
 /** A load run must have every request answered 202 in the end (503s and network errors are retried). */

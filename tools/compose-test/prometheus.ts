@@ -1,4 +1,4 @@
-import { sleep } from '../lib/http-probe';
+import { waitFor } from '../lib/wait-for';
 
 export const PROMETHEUS_URL = process.env.COMPOSE_TEST_PROMETHEUS_URL ?? 'http://127.0.0.1:9090';
 
@@ -13,13 +13,10 @@ export async function query(expr: string): Promise<Sample[]> {
 }
 
 /** Polls `expr` until `accept` holds for its result (Prometheus scrapes every 15 s; DNS discovery every 30 s). */
-export async function waitQuery(expr: string, accept: (samples: Sample[]) => boolean, timeoutMs: number): Promise<Sample[]> {
-  const deadline = Date.now() + timeoutMs;
-  let last: Sample[] = [];
-  for (;;) {
-    last = await query(expr).catch(() => []);
-    if (accept(last)) return last;
-    if (Date.now() > deadline) throw new Error(`${expr}: not as expected after ${timeoutMs} ms: ${JSON.stringify(last)}`);
-    await sleep(2000);
-  }
+export function waitQuery(expr: string, accept: (samples: Sample[]) => boolean, timeoutMs: number): Promise<Sample[]> {
+  return waitFor(expr, async () => {
+    const samples = await query(expr);
+    if (accept(samples)) return samples;
+    throw new Error(`not as expected: ${JSON.stringify(samples)}`);
+  }, timeoutMs, 2000);
 }
