@@ -40,6 +40,8 @@ export function createSmtpProvider(env: NodeJS.ProcessEnv): Provider<'email'> {
         headers: { 'X-Relay-Message-Id': envelope.id },
       });
       if (info.rejected.length > 0) throw new PartialRejectionError(info.rejected.length, info.accepted.length);
+      // The server's answer to DATA ("250 2.0.0 Ok: queued as 4BQ…") is the only id of its own an SMTP relay gives.
+      return { provider: 'smtp', providerMessageId: info.response };
     },
     classify: classifySmtpError,
     async close() {

@@ -59,6 +59,7 @@ export function createWebhookProvider(env: NodeJS.ProcessEnv): Provider<'notif'>
       // Drain the body so the keep-alive socket can be reused.
       await response.arrayBuffer().catch(() => undefined);
       if (response.status < 200 || response.status >= 300) throw new WebhookHttpError(response.status);
+      return { provider: 'webhook' };
     },
     classify: classifyWebhookError,
     async close() {},

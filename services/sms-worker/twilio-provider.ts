@@ -26,9 +26,10 @@ export function createTwilioProvider(env: NodeJS.ProcessEnv): Provider<'sms'> {
   return {
     type: 'sms',
     async send(envelope) {
-      await currentMessageId.run(envelope.id, () =>
+      const message = await currentMessageId.run(envelope.id, () =>
         client.messages.create({ to: envelope.payload.to, from: config.TWILIO_FROM, body: envelope.payload.body }),
       );
+      return { provider: 'twilio', providerMessageId: message.sid };
     },
     classify: classifyTwilioError,
     async close() {},

@@ -21,6 +21,7 @@ function countingProvider(flaky: Set<string>) {
     async send(envelope) {
       sends.set(envelope.id, (sends.get(envelope.id) ?? 0) + 1);
       if (flaky.delete(envelope.id)) throw Object.assign(new Error('busy'), { status: 503 });
+      return { provider: 'counting' };
     },
     classify: (error) => ({ kind: (error as { status?: number }).status === 503 ? 'transient' : 'permanent', reason: 'test' }),
     async close() {},

@@ -18,11 +18,21 @@ export interface SendContext {
   attempt: number;
 }
 
+/**
+ * What a provider answered when it accepted a message: which provider (by its configured name; one channel may
+ * have several, tried in order) and the provider's own id for it (Twilio's message SID, the SMTP server's queue id),
+ * which status events record so that the provider's later callbacks can be matched to our message.
+ */
+export interface SendReceipt {
+  provider: string;
+  providerMessageId?: string;
+}
+
 /** The outside world of one worker (Twilio, SMTP, a webhook) behind the smallest interface the runtime needs. */
 export interface Provider<T extends MessageType> {
   readonly type: T;
   /** Resolves once the provider accepted the message; rejects with the provider's own error otherwise. */
-  send(envelope: EnvelopeOf<T>, context: SendContext): Promise<void>;
+  send(envelope: EnvelopeOf<T>, context: SendContext): Promise<SendReceipt>;
   /** The single place where this provider's errors are classified. */
   classify(error: unknown): FailureClass;
   close(): Promise<void>;
