@@ -38,6 +38,10 @@ export class HttpDrain {
     // and a request the client is writing on such a socket at that instant would be cut.
     const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(this.server, () => resolve()));
     if (await settlesWithin(closed, idleGraceMs)) return;
+    // Let one poll phase run first. A timer runs before the loop reads sockets, so a process that was busy when the
+    // grace ended would otherwise see a socket as idle whose next request already sits unread in the kernel buffer,
+    // and cut a request the client has sent (test/unit/http-drain.test.ts reproduces it).
+    await new Promise((resolve) => setImmediate(resolve));
     this.server.closeIdleConnections();
     if (await settlesWithin(closed, Math.max(0, deadline - Date.now()))) return;
     this.server.closeAllConnections();

@@ -92,7 +92,11 @@ test('`pm2 reload app` under a steady 200 requests/s answers no request with an 
   expect(result.httpErrors).toEqual([]);
   expect(result.failures).toEqual([]);
   expect(new Set(result.accepted).size).toBe(1600);
-  if (result.retried.length > 0) console.log(`reload: ${result.retried.length} request(s) retried after a closed connection`);
+  if (result.retried.length > 0) {
+    const byReason = new Map<string, number>();
+    for (const reason of result.retried) byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
+    console.log(`reload: ${result.retried.length} request(s) retried after a network error: ${JSON.stringify(Object.fromEntries(byReason))}`);
+  }
   await allDelivered(result.accepted, 60_000);
 }, 120_000);
 
