@@ -49,6 +49,11 @@ export const API_ROUTES = {
   reference: { method: 'get', path: '/docs', tags: ['description'], summary: 'The rendered API reference', responses: { 200: RESPONSES.referencePage } },
 } satisfies Record<string, RouteConfig>;
 
+/** The zod schema that validates a route's JSON body (the one the description shows). */
+export function bodySchema(route: { request: { body: { content: { 'application/json': { schema: z.ZodType } } } } }): z.ZodType {
+  return route.request.body.content['application/json'].schema;
+}
+
 /** An OpenAPI path template as an Express path: `/v1/messages/{id}` → `/v1/messages/:id`. */
 export function expressPath(route: Pick<RouteConfig, 'path'>): string {
   return route.path.replace(/\{(\w+)\}/g, ':$1');

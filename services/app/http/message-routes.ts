@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { toValidationDetails, type SmsRequest, type ValidationDetail } from '../../shared/messages/schemas';
 import type { MessageType } from '../../shared/messaging/topology';
 import { acceptedBody, reply, validationFailedBody } from '../api/bodies';
-import { API_ROUTES, expressPath } from '../api/routes';
+import { API_ROUTES, bodySchema, expressPath } from '../api/routes';
 import type { ApiKey } from '../auth/api-keys';
 import type { KeyStore } from '../auth/key-store';
 import { IDEMPOTENCY_HEADER, isValidIdempotencyKey } from '../idempotency';
@@ -32,9 +32,9 @@ export function messageRoutes(deps: MessageRoutesDeps): Router {
   router.use('/v1', authenticate(deps.keys));
   const front = (channel: MessageType) => [allowChannel(channel), keyRateLimit(deps.limits), requireJson, express.json({ limit: deps.bodyLimit, strict: true, inflate: false })];
   const { sms, email, notification } = API_ROUTES;
-  router.post(expressPath(sms), ...front('sms'), acceptHandler(deps, 'sms', sms.request.body.content['application/json'].schema, smsChecks(deps)));
-  router.post(expressPath(email), ...front('email'), acceptHandler(deps, 'email', email.request.body.content['application/json'].schema));
-  router.post(expressPath(notification), ...front('notif'), acceptHandler(deps, 'notif', notification.request.body.content['application/json'].schema));
+  router.post(expressPath(sms), ...front('sms'), acceptHandler(deps, 'sms', bodySchema(sms), smsChecks(deps)));
+  router.post(expressPath(email), ...front('email'), acceptHandler(deps, 'email', bodySchema(email)));
+  router.post(expressPath(notification), ...front('notif'), acceptHandler(deps, 'notif', bodySchema(notification)));
   return router;
 }
 

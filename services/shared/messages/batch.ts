@@ -19,11 +19,13 @@ const batchItem = <C extends MessageType>(channel: C, id: string, route: string)
 export const batchRequestSchema = z
   .strictObject({
     messages: z
-      .array(z.discriminatedUnion('channel', [
-      batchItem('sms', 'BatchSmsItem', '/v1/sms'),
-      batchItem('email', 'BatchEmailItem', '/v1/email'),
-      batchItem('notif', 'BatchNotificationItem', '/v1/notifications'),
-      ]))
+      .array(
+        z.discriminatedUnion('channel', [
+          batchItem('sms', 'BatchSmsItem', '/v1/sms'),
+          batchItem('email', 'BatchEmailItem', '/v1/email'),
+          batchItem('notif', 'BatchNotificationItem', '/v1/notifications'),
+        ]),
+      )
       .min(1)
       .max(BATCH_MAX),
   })
