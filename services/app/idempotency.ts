@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 
 /** The request header (docs/contract.md): at most 255 printable ASCII characters. */
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
-const VALID_KEY = /^[\x20-\x7e]{1,255}$/;
+/** The header's value: at most 255 printable ASCII characters (also its schema in the OpenAPI description). */
+export const IDEMPOTENCY_KEY = z.string().regex(/^[\x20-\x7e]{1,255}$/);
 
 /** Until API keys exist every caller is this client; API-key auth passes its key id instead. */
 export const ANONYMOUS_CLIENT = 'anonymous';
@@ -11,7 +13,7 @@ export const ANONYMOUS_CLIENT = 'anonymous';
 const NAMESPACE = Buffer.from('8f0c2b5e4a7d4c1b9e3f6a2d5c8b1e47', 'hex');
 
 export function isValidIdempotencyKey(key: string): boolean {
-  return VALID_KEY.test(key);
+  return IDEMPOTENCY_KEY.safeParse(key).success;
 }
 
 /**

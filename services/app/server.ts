@@ -1,7 +1,10 @@
 import express, { type Express } from 'express';
 import type { Logger } from '../shared/logger/logger';
+import { healthBody, notFoundBody, readinessBody, reply } from './api/bodies';
+import { API_ROUTES, expressPath } from './api/routes';
 import type { AppMetrics } from './app-metrics';
 import type { KeyStore } from './auth/key-store';
+import { apiDocsRoutes } from './http/api-docs-routes';
 import { batchRoutes } from './http/batch-routes';
 import { errorHandler } from './http/error-handler';
 import { messageRoutes } from './http/message-routes';
@@ -27,8 +30,8 @@ export interface AppDeps {
 }
 
 /**
- * The public Express app: the /v1 routes, request ids, metrics and the error middleware. No listening, so tests can
- * drive it. /healthz and /readyz stay here for load balancers that probe the port they send traffic to; /metrics
+ * The public Express app: the /v1 routes, request ids, metrics and the error middleware, and the API's own
+ * description (/openapi.json, /docs). Every route is an entry of api/routes.ts. No listening, so tests can drive it. /healthz and /readyz stay here for load balancers that probe the port they send traffic to; /metrics
  * is only on the ops listener (OPS_PORT), so the public port never shows the service's internals.
  */
 export function createApp(deps: AppDeps): Express {
@@ -39,14 +42,15 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestContext(deps.logger));
   app.use(requestMetrics(deps.metrics));
 
-  app.get('/healthz', (_request, response) => void response.json({ status: 'ok' }));
-  app.get('/readyz', (_request, response) => {
+  app.get(expressPath(API_ROUTES.health), (_request, response) => reply(response, 200, healthBody, { status: 'ok' }));
+  app.get(expressPath(API_ROUTES.readiness), (_request, response) => {
     const ready = deps.ready() && !deps.draining?.();
-    response.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', broker: ready ? 'connected' : 'unavailable' });
+    reply(response, ready ? 200 : 503, readinessBody, { status: ready ? 'ready' : 'not_ready', broker: ready ? 'connected' : 'unavailable' });
   });
+  app.use(apiDocsRoutes());
   app.use(messageRoutes({ intake: deps.intake, keys: deps.keys, limits: deps.limits, smsPolicy: deps.smsPolicy, bodyLimit: deps.bodyLimit }));
   app.use(batchRoutes({ intake: deps.intake, limits: deps.limits, smsPolicy: deps.smsPolicy, retryAfterSeconds: deps.retryAfterSeconds }));
-  app.use((_request, response) => void response.status(404).json({ error: 'not_found' }));
+  app.use((_request, response) => reply(response, 404, notFoundBody, { error: 'not_found' }));
   app.use(errorHandler(deps.retryAfterSeconds));
   return app;
 }

@@ -150,11 +150,14 @@ describe('the production image layout (Dockerfile runtime stage, built without D
     expect(fs.existsSync(path.join(layout, 'node_modules/.bin/pm2-runtime'))).toBe(true);
     expect(fs.existsSync(path.join(layout, ECOSYSTEM))).toBe(true);
     expect(fs.existsSync(path.join(layout, ENTRY))).toBe(true);
-    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
-      devDependencies?: Record<string, string>;
+    // What the lockfile marks dev-only (direct or transitive) must be absent. A devDependency that a production
+    // dependency also needs (yaml, under zod-to-openapi's openapi3-ts) is not dev-only and is rightly there.
+    const lock = JSON.parse(fs.readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { dev?: boolean }>;
     };
-    const devInstalled = Object.keys(pkg.devDependencies ?? {})
-      .filter((name) => fs.existsSync(path.join(layout, 'node_modules', name)));
+    const devOnly = Object.entries(lock.packages).filter(([where, entry]) => entry.dev === true && where.startsWith('node_modules/')).map(([where]) => where);
+    expect(devOnly).toContain('node_modules/jest');
+    const devInstalled = devOnly.filter((where) => fs.existsSync(path.join(layout, where)));
     expect(devInstalled).toEqual([]);
   });
 

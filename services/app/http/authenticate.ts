@@ -1,4 +1,5 @@
 import type { RequestHandler, Response } from 'express';
+import { forbiddenBody, rateLimitedBody, reply, unauthorizedBody } from '../api/bodies';
 import type { ApiKey, Channel } from '../auth/api-keys';
 import type { KeyStore } from '../auth/key-store';
 import type { LimitDecision, RateLimits } from '../limits/rate-limits';
@@ -21,7 +22,7 @@ export function authenticate(keys: KeyStore): RequestHandler {
     const key = token === undefined ? undefined : keys.find(token);
     if (!key) {
       const challenge = token === undefined ? 'Bearer realm="relay"' : 'Bearer realm="relay", error="invalid_token"';
-      response.set('WWW-Authenticate', challenge).status(401).json({ error: 'unauthorized' });
+      reply(response.set('WWW-Authenticate', challenge), 401, unauthorizedBody, { error: 'unauthorized' });
       return;
     }
     request.apiKey = key;
@@ -33,7 +34,7 @@ export function authenticate(keys: KeyStore): RequestHandler {
 export function allowChannel(channel: Channel): RequestHandler {
   return (request, response, next) => {
     if (request.apiKey?.channels.includes(channel)) return next();
-    response.status(403).json({ error: 'forbidden', message: `this API key may not send ${channel}` });
+    reply(response, 403, forbiddenBody, { error: 'forbidden', message: `this API key may not send ${channel}` });
   };
 }
 
@@ -64,5 +65,5 @@ export function setRateLimitHeaders(response: Response, decision: LimitDecision)
 
 /** 429 `{"error":"rate_limited"}` with Retry-After (whole seconds, at least 1). */
 export function refuse(response: Response, decision: LimitDecision, scope: 'key' | 'recipient'): void {
-  response.set('Retry-After', String(Math.max(1, Math.ceil(decision.resetMs / 1000)))).status(429).json({ error: 'rate_limited', scope });
+  reply(response.set('Retry-After', String(Math.max(1, Math.ceil(decision.resetMs / 1000)))), 429, rateLimitedBody, { error: 'rate_limited', scope });
 }

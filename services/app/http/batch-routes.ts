@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { loadConfig, stringVar } from '../../shared/config/load-config';
 import { parseBatchRequest } from '../../shared/messages/batch';
 import { BrokerUnavailableError } from '../../shared/messaging/errors';
+import { batchAcceptedBody, batchBrokerUnavailableBody, forbiddenBody, reply, validationFailedBody } from '../api/bodies';
+import { API_ROUTES, expressPath } from '../api/routes';
 import type { ApiKey } from '../auth/api-keys';
 import type { RateLimits } from '../limits/rate-limits';
 import type { MessageIntake } from '../message-intake';
@@ -37,20 +39,20 @@ export function batchRoutes(deps: BatchRoutesDeps, env: NodeJS.ProcessEnv = proc
   const config = loadConfig(batchConfigSchema, env);
   const router = express.Router();
   // The API key was checked by the /v1 authentication in front of every route (message-routes.ts).
-  router.post('/v1/batch', requireJson, express.json({ limit: config.BATCH_BODY_LIMIT, strict: true, inflate: false }), async (request, response, next) => {
+  router.post(expressPath(API_ROUTES.batch), requireJson, express.json({ limit: config.BATCH_BODY_LIMIT, strict: true, inflate: false }), async (request, response, next) => {
     const parsed = parseBatchRequest(request.body);
-    if (!parsed.ok) return void response.status(400).json({ error: 'validation_failed', details: parsed.details });
+    if (!parsed.ok) return reply(response, 400, validationFailedBody, { error: 'validation_failed', details: parsed.details });
     const key = request.apiKey as ApiKey;
     // The same rules as the single routes, item by item: channel (403), SMS destination (400), then the key's rate
     // counting every item (429) and each SMS recipient's.
     const refused = parsed.items.find((item) => !key.channels.includes(item.type));
-    if (refused) return void response.status(403).json({ error: 'forbidden', message: `this API key may not send ${refused.type}` });
+    if (refused) return reply(response, 403, forbiddenBody, { error: 'forbidden', message: `this API key may not send ${refused.type}` });
     const destinations = parsed.items.flatMap((item, index) => {
       if (item.type !== 'sms') return [];
       const refusal = checkSmsDestination((item.payload as { to: string }).to, smsPolicy);
       return refusal ? [{ ...refusal, field: `messages[${index}].${refusal.field}` }] : [];
     });
-    if (destinations.length) return void response.status(400).json({ error: 'validation_failed', details: destinations });
+    if (destinations.length) return reply(response, 400, validationFailedBody, { error: 'validation_failed', details: destinations });
     try {
       const decision = await limits.forKey(key, parsed.items.length);
       setRateLimitHeaders(response, decision);
@@ -67,13 +69,13 @@ export function batchRoutes(deps: BatchRoutesDeps, env: NodeJS.ProcessEnv = proc
     // No await between the accepts: every item is queued for the same group commit flush.
     const results = await Promise.allSettled(parsed.items.map((item) => intake.accept(item.type, item.payload as never, requestId)));
     const ids = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-    if (ids.length === results.length) return void response.status(202).json({ ids, status: 'queued' });
+    if (ids.length === results.length) return reply(response, 202, batchAcceptedBody, { ids, status: 'queued' });
 
     const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')!.reason as unknown;
     if (ids.length === 0 || !(failure instanceof BrokerUnavailableError)) return next(failure);
     const queued = results.flatMap((result, index) => (result.status === 'fulfilled' ? [{ index, id: result.value }] : []));
     request.log.warn({ reason: failure.reason, queued: queued.length, refused: results.length - queued.length }, 'answering 503: batch durable only in part');
-    response.set('Retry-After', String(retryAfterSeconds)).status(503).json({ error: 'broker_unavailable', reason: failure.reason, queued });
+    reply(response.set('Retry-After', String(retryAfterSeconds)), 503, batchBrokerUnavailableBody, { error: 'broker_unavailable', reason: failure.reason, queued });
   });
   return router;
 }

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
 import { BrokerUnavailableError } from '../../shared/messaging/errors';
+import { badRequestBody, brokerUnavailableBody, internalErrorBody, limiterUnavailableBody, payloadTooLargeBody, reply, unsupportedMediaTypeBody, validationFailedBody } from '../api/bodies';
 import { LimiterUnavailableError } from '../limits/rate-limits';
 
 /** Body-parser's errors carry `type` and `status`; see https://github.com/expressjs/body-parser#errors */
@@ -18,32 +19,33 @@ export function errorHandler(retryAfterSeconds: number): ErrorRequestHandler {
     if (response.headersSent) return;
     if (error instanceof BrokerUnavailableError) {
       request.log.warn({ reason: error.reason }, 'answering 503: message not durable');
-      response.set('Retry-After', String(retryAfterSeconds)).status(503).json({ error: 'broker_unavailable', reason: error.reason });
+      reply(response.set('Retry-After', String(retryAfterSeconds)), 503, brokerUnavailableBody, { error: 'broker_unavailable', reason: error.reason });
       return;
     }
     if (error instanceof LimiterUnavailableError) {
       request.log.warn({ err: error }, 'answering 503: rate limiter unavailable');
-      response.set('Retry-After', String(retryAfterSeconds)).status(503).json({ error: 'rate_limiter_unavailable' });
+      reply(response.set('Retry-After', String(retryAfterSeconds)), 503, limiterUnavailableBody, { error: 'rate_limiter_unavailable' });
       return;
     }
     const parserError = error as ParserError;
     if (parserError.type === 'entity.too.large') {
-      response.status(413).json({ error: 'payload_too_large', limit: parserError.limit });
+      reply(response, 413, payloadTooLargeBody, { error: 'payload_too_large', limit: parserError.limit as number });
       return;
     }
     if (parserError.type === 'entity.parse.failed') {
-      response.status(400).json({ error: 'validation_failed', details: [{ field: '(body)', message: 'body is not valid JSON' }] });
+      reply(response, 400, validationFailedBody, { error: 'validation_failed', details: [{ field: '(body)', message: 'body is not valid JSON' }] });
       return;
     }
     if (parserError.type === 'encoding.unsupported' || parserError.type === 'charset.unsupported') {
-      response.status(415).json({ error: 'unsupported_media_type', message: (error as Error).message });
+      reply(response, 415, unsupportedMediaTypeBody, { error: 'unsupported_media_type', message: (error as Error).message });
       return;
     }
     if (typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
-      response.status(parserError.status).json({ error: 'bad_request', message: (error as Error).message });
+      // Left: body-parser's request.aborted and request.size.invalid, answered to a client that is already gone.
+      reply(response, parserError.status, badRequestBody, { error: 'bad_request', message: (error as Error).message });
       return;
     }
     request.log.error({ err: error }, 'unhandled error');
-    response.status(500).json({ error: 'internal_error', requestId: request.id });
+    reply(response, 500, internalErrorBody, { error: 'internal_error', requestId: request.id });
   };
 }

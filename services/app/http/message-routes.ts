@@ -1,7 +1,9 @@
 import express, { type RequestHandler, type Router } from 'express';
 import type { z } from 'zod';
-import { emailRequestSchema, notificationRequestSchema, smsRequestSchema, toValidationDetails, type SmsRequest, type ValidationDetail } from '../../shared/messages/schemas';
+import { toValidationDetails, type SmsRequest, type ValidationDetail } from '../../shared/messages/schemas';
 import type { MessageType } from '../../shared/messaging/topology';
+import { acceptedBody, reply, validationFailedBody } from '../api/bodies';
+import { API_ROUTES, bodySchema, expressPath } from '../api/routes';
 import type { ApiKey } from '../auth/api-keys';
 import type { KeyStore } from '../auth/key-store';
 import { IDEMPOTENCY_HEADER, isValidIdempotencyKey } from '../idempotency';
@@ -29,9 +31,10 @@ export function messageRoutes(deps: MessageRoutesDeps): Router {
   const router = express.Router();
   router.use('/v1', authenticate(deps.keys));
   const front = (channel: MessageType) => [allowChannel(channel), keyRateLimit(deps.limits), requireJson, express.json({ limit: deps.bodyLimit, strict: true, inflate: false })];
-  router.post('/v1/sms', ...front('sms'), acceptHandler(deps, 'sms', smsRequestSchema, smsChecks(deps)));
-  router.post('/v1/email', ...front('email'), acceptHandler(deps, 'email', emailRequestSchema));
-  router.post('/v1/notifications', ...front('notif'), acceptHandler(deps, 'notif', notificationRequestSchema));
+  const { sms, email, notification } = API_ROUTES;
+  router.post(expressPath(sms), ...front('sms'), acceptHandler(deps, 'sms', bodySchema(sms), smsChecks(deps)));
+  router.post(expressPath(email), ...front('email'), acceptHandler(deps, 'email', bodySchema(email)));
+  router.post(expressPath(notification), ...front('notif'), acceptHandler(deps, 'notif', bodySchema(notification)));
   return router;
 }
 
@@ -64,19 +67,17 @@ function acceptHandler(deps: MessageRoutesDeps, type: MessageType, schema: z.Zod
           ...(parsed.success ? [] : toValidationDetails(parsed.error)),
           ...(keyInvalid ? [{ field: IDEMPOTENCY_HEADER, message: 'must be 1 to 255 printable ASCII characters' }] : []),
         ];
-        response.status(400).json({ error: 'validation_failed', details });
-        return;
+        return reply(response, 400, validationFailedBody, { error: 'validation_failed', details });
       }
       const outcome = extra ? await extra(parsed.data, request.apiKey as ApiKey, response) : undefined;
       if (outcome === 'answered') return;
       if (outcome) {
-        response.status(400).json({ error: 'validation_failed', details: [outcome] });
-        return;
+        return reply(response, 400, validationFailedBody, { error: 'validation_failed', details: [outcome] });
       }
       // Idempotency keys are scoped to the API key: the same header from another key is another message.
       const clientId = (request.apiKey as ApiKey).hash;
       const id = await deps.intake.accept(type, parsed.data as never, String(request.id), { idempotencyKey, clientId });
-      response.status(202).json({ id, status: 'queued' });
+      reply(response, 202, acceptedBody, { id, status: 'queued' });
     } catch (error) {
       next(error);
     }

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { MessageType } from '../messaging/topology';
 import { emailRequestSchema, notificationRequestSchema, smsRequestSchema, type ValidationDetail } from './schemas';
 
@@ -6,7 +6,30 @@ import { emailRequestSchema, notificationRequestSchema, smsRequestSchema, type V
 export const BATCH_MAX = 100;
 
 /** The item's `channel` names the single-message route whose fields follow: `notif` is `POST /v1/notifications`. */
-const CHANNEL_SCHEMAS: Record<MessageType, z.ZodType> = { sms: smsRequestSchema, email: emailRequestSchema, notif: notificationRequestSchema };
+const CHANNEL_SCHEMAS = { sms: smsRequestSchema, email: emailRequestSchema, notif: notificationRequestSchema } satisfies Record<MessageType, z.ZodType>;
+
+const batchItem = <C extends MessageType>(channel: C, id: string, route: string) =>
+  z.strictObject({ channel: z.literal(channel), ...CHANNEL_SCHEMAS[channel].shape }).meta({ id, description: `\`channel\` and the fields of \`POST ${route}\`, with its rules.` });
+
+/**
+ * The body as the OpenAPI description shows it, built from the same channel schemas that validate each item.
+ * parseBatchRequest checks item by item instead of parsing this union, so that every problem is named by its
+ * item's index and field (a union's errors would name the union).
+ */
+export const batchRequestSchema = z
+  .strictObject({
+    messages: z
+      .array(
+        z.discriminatedUnion('channel', [
+          batchItem('sms', 'BatchSmsItem', '/v1/sms'),
+          batchItem('email', 'BatchEmailItem', '/v1/email'),
+          batchItem('notif', 'BatchNotificationItem', '/v1/notifications'),
+        ]),
+      )
+      .min(1)
+      .max(BATCH_MAX),
+  })
+  .meta({ id: 'BatchRequest', description: `1 to ${BATCH_MAX} messages, all accepted or none.` });
 
 export interface BatchItem {
   type: MessageType;

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 
 /**
- * Request bodies of the HTTP API, shared by the app (validation at the edge), the workers (the envelope is
- * checked again on the way in) and the cluster-IPC baseline in loadtest/baseline.
+ * Request bodies of the HTTP API, shared by the app (validation at the edge), the workers (the envelope is checked
+ * again on the way in) and the cluster-IPC baseline in loadtest/baseline. The `id` in `.meta` names each one in the
+ * OpenAPI description the app generates from these very schemas (services/app/api).
  */
 const E164 = /^\+[1-9]\d{6,14}$/;
 
@@ -11,7 +12,7 @@ export const SMS_BODY_MAX = 1600; // Twilio's limit for a concatenated message b
 export const smsRequestSchema = z.strictObject({
   to: z.string().regex(E164, 'must be an E.164 phone number such as +14155550100'),
   body: z.string().min(1).max(SMS_BODY_MAX),
-});
+}).meta({ id: 'SmsRequest' });
 
 /** No CR, LF or other control characters (tab allowed): the field becomes a mail header. */
 const HEADER_SAFE = /^[^\u0000-\u0008\u000a-\u001f\u007f]*$/;
@@ -27,7 +28,11 @@ export const emailRequestSchema = z
   .refine((email) => email.text !== undefined || email.html !== undefined, {
     message: 'one of text or html is required',
     path: ['text'],
-  });
+  })
+  .meta({ id: 'EmailRequest', description: 'At least one of `text` and `html`.' });
+
+/** Bounds of the free-form `data` of a notification: it is stored, serialised and sent on as it is. */
+export const DATA_LIMITS = { depth: 8, nodes: 2000, bytes: 16_384 } as const;
 
 export const notificationRequestSchema = z.strictObject({
   recipient: z.string().min(1).max(200),
@@ -37,11 +42,10 @@ export const notificationRequestSchema = z.strictObject({
     .unknown()
     .superRefine(checkData)
     .transform((value) => value as Record<string, unknown>)
-    .optional(),
-});
+    .optional()
+    .meta({ description: `A JSON object sent on as it is: at most ${DATA_LIMITS.depth} levels deep, ${DATA_LIMITS.nodes} values and ${DATA_LIMITS.bytes} bytes; no __proto__, constructor or prototype key.` }),
+}).meta({ id: 'NotificationRequest' });
 
-/** Bounds of the free-form `data` of a notification: it is stored, serialised and sent on as it is. */
-export const DATA_LIMITS = { depth: 8, nodes: 2000, bytes: 16_384 } as const;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
