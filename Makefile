@@ -10,14 +10,14 @@ COMPOSE ?= docker compose
 # Node is another major). Recursive (=) on purpose: compose-only targets such as `make up` never evaluate it.
 NODE_VERSION ?= 24.22.3
 SYSTEM_PATH := $(PATH)
-NATIVE_TARGETS := node_modules install build dev test bench chaos replay-dead dashboards compose-test cluster-test api-key
+NATIVE_TARGETS := node_modules install build dev test bench chaos replay-dead dashboards compose-test compose-cluster-test cluster-test api-key
 $(NATIVE_TARGETS): export PATH = $(shell RELAY_NODE_VERSION=$(NODE_VERSION) scripts/node-runtime.sh):$(SYSTEM_PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help install build up down logs ps scale loadtest dev test compose-test cluster-test bench chaos replay-dead api-key dashboards clean
+.PHONY: help install build up down logs ps scale loadtest dev test compose-test compose-cluster-test cluster-test bench chaos replay-dead api-key dashboards clean
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
 node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -55,6 +55,9 @@ test: build ## install deps, start a private broker, run every test, stop the br
 
 compose-test: build ## the real Dockerfile and docker-compose.yml under an OCI engine: healthy, traffic, scale, kill, down/up
 	scripts/compose-test.sh
+
+compose-cluster-test: build ## docker-compose.cluster.yml under an OCI engine: 3 brokers, quorum queues x3, the relay.sms leader killed under load
+	scripts/compose-test.sh cluster
 
 bench: build ## native throughput benchmark: this stack vs the cluster-IPC baseline
 	scripts/bench.sh

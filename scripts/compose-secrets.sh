@@ -1,18 +1,42 @@
 #!/usr/bin/env bash
-# `make up` calls this before `docker compose up`: on first run it creates the compose stack's development API key.
+# `make up` calls this before `docker compose up`: on first run it creates the compose stack's development API key
+# and the service secrets (both kept on later runs; delete a file to get a new one).
 # The key goes to .run/compose/dev-api-key (git-ignored, never mounted); its SHA-256 goes to
 # .run/compose/keys/api-keys.json, whose folder docker-compose.yml mounts read-only into the app at /run/relay-keys
 # (API_KEYS_FILE). The folder, not the file, is mounted so a key file replaced by rename (make api-key) is seen.
 # The hash file is world-readable because the container runs as another uid; it holds hashes of 256-bit random
 # keys only, which cannot be turned back into keys. Plain shell (openssl or /dev/urandom, sha256sum): `make up`
 # needs no Node on the host. Add keys with: make api-key NAME=... API_KEYS_FILE=.run/compose/keys/api-keys.json
+#
+# Service secrets, one random value per file in .run/compose/secrets/ (a folder only its owner may enter); the
+# compose files mount each file, not the folder:
+#   postgres-password  POSTGRES_PASSWORD_FILE of the postgres service (the password of its `relay` user). Mode 644:
+#                      the server reads it as the image's postgres user (uid 999), not as the file's owner.
+#   erlang-cookie      the shared Erlang cookie of the 3-node broker cluster (docker-compose.cluster.yml copies it
+#                      into each node's data folder at start). Mode 600: the node's entrypoint reads it as root.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$root/.run/compose
 keys=$dir/keys/api-keys.json
 key_file=$dir/dev-api-key
-mkdir -p "$dir/keys"
+mkdir -p "$dir/keys" "$dir/secrets"
 chmod 755 "$dir/keys"
+chmod 700 "$dir/secrets"
+
+# 32 random letters and digits: safe in a URL, a config file or a command line without quoting.
+random_secret() { head -c 64 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32; }
+
+# Writes a secret file once, by rename, with the given mode.
+write_secret() {
+  local file=$1 mode=$2
+  if [ -s "$file" ]; then return 0; fi
+  (umask 077; random_secret > "$file.tmp")
+  chmod "$mode" "$file.tmp"
+  mv "$file.tmp" "$file"
+  echo "compose-secrets: ${file#"$root"/} written"
+}
+write_secret "$dir/secrets/postgres-password" 644
+write_secret "$dir/secrets/erlang-cookie" 600
 
 if [ -s "$key_file" ] && [ -s "$keys" ]; then
   echo "compose-secrets: development API key already in $key_file"

@@ -2,6 +2,8 @@
 # `make compose-test`: builds the project's image from the real Dockerfile and runs the real docker-compose.yml,
 # then proves it against the containers (tools/compose-test/main.ts: healthy, each channel, definitions,
 # `make scale`, a replica SIGKILLed under load, the app stopped under load, down and up again with messages kept).
+# `scripts/compose-test.sh cluster` (make compose-cluster-test) runs docker-compose.cluster.yml on top instead
+# (tools/compose-test/cluster-main.ts: three brokers, quorum queues with three members, a broker killed under load).
 # Engine: podman's Docker API driven by docker-compose where no Docker daemon runs (tools/compose-test/engine.sh;
 # installed here when missing), or the host's Docker with COMPOSE_TEST_ENGINE=docker.
 # Images: the official ones where a registry can be reached; COMPOSE_TEST_STAND_INS=1 (the default with podman)
@@ -11,6 +13,12 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 engine=${COMPOSE_TEST_ENGINE:-podman}
+suite=${1:-single}
+case "$suite" in
+  single) compose_files="-f docker-compose.yml"; proofs=dist/tools/compose-test/main.js ;;
+  cluster) compose_files="-f docker-compose.yml -f docker-compose.cluster.yml"; proofs=dist/tools/compose-test/cluster-main.js ;;
+  *) echo "usage: $0 [single|cluster]" >&2; exit 2 ;;
+esac
 started=$SECONDS
 
 if [ "$engine" = podman ]; then
@@ -32,7 +40,7 @@ fi
 
 export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-relay-ct}
 if command -v docker-compose >/dev/null 2>&1; then compose_bin=docker-compose; else compose_bin="docker compose"; fi
-export COMPOSE="$compose_bin -p $COMPOSE_PROJECT_NAME -f docker-compose.yml -f tools/compose-test/compose.test-override.yml"
+export COMPOSE="$compose_bin -p $COMPOSE_PROJECT_NAME $compose_files -f tools/compose-test/compose.test-override.yml"
 # Below the ephemeral range (32768-60999): a port there may be held by any outgoing connection at that moment.
 export APP_PORT=${APP_PORT:-28080} SANDBOX_HTTP_PORT=${SANDBOX_HTTP_PORT:-28025} SANDBOX_SMTP_PORT=${SANDBOX_SMTP_PORT:-22525} \
   RABBITMQ_MANAGEMENT_PORT=${RABBITMQ_MANAGEMENT_PORT:-29672} PROMETHEUS_PORT=${PROMETHEUS_PORT:-29090} \
@@ -58,8 +66,9 @@ $COMPOSE down -v --remove-orphans >/dev/null 2>&1 || true
 if [ "${COMPOSE_TEST_STAND_INS:-$([ "$engine" = podman ] && echo 1 || echo 0)}" = 1 ]; then
   echo "== stand-in images (no registry here)"
   eval "$(tools/compose-test/stand-ins.sh)"
-  export NODE_IMAGE RABBITMQ_IMAGE PROMETHEUS_IMAGE ALERTMANAGER_IMAGE
-  echo "   NODE_IMAGE=$NODE_IMAGE RABBITMQ_IMAGE=$RABBITMQ_IMAGE PROMETHEUS_IMAGE=$PROMETHEUS_IMAGE ALERTMANAGER_IMAGE=$ALERTMANAGER_IMAGE"
+  export NODE_IMAGE RABBITMQ_IMAGE PROMETHEUS_IMAGE ALERTMANAGER_IMAGE POSTGRES_IMAGE
+  echo "   NODE_IMAGE=$NODE_IMAGE RABBITMQ_IMAGE=$RABBITMQ_IMAGE PROMETHEUS_IMAGE=$PROMETHEUS_IMAGE"
+  echo "   ALERTMANAGER_IMAGE=$ALERTMANAGER_IMAGE POSTGRES_IMAGE=$POSTGRES_IMAGE"
 fi
 
 echo "== build: the project's Dockerfile"
@@ -68,5 +77,5 @@ $COMPOSE build app
 echo "   image built in $((SECONDS - t)) s"
 
 echo "== proofs against the running containers"
-node dist/tools/compose-test/main.js
-echo "== compose-test done in $((SECONDS - started)) s"
+node "$proofs"
+echo "== compose-test ($suite) done in $((SECONDS - started)) s"

@@ -203,12 +203,12 @@ describe('docker-compose.yml', () => {
     const keys = Object.keys(raw).filter((k) => !k.startsWith('x-'));
     expect(keys).toEqual(['networks', 'volumes', 'services']);
     expect(Object.keys(services).sort()).toEqual(
-      ['alertmanager', 'app', 'email-worker', 'grafana', 'k6', 'notif-worker', 'prometheus', 'rabbitmq', 'sandbox', 'sms-worker'],
+      ['alertmanager', 'app', 'email-worker', 'grafana', 'k6', 'notif-worker', 'postgres', 'prometheus', 'rabbitmq', 'sandbox', 'sms-worker'],
     );
   });
 
   test("every service lists its keys in the file's one order (shared blocks merged in with <<)", () => {
-    const order = ['image', 'build', 'command', 'init', 'restart', 'stop_grace_period', 'hostname', 'read_only', 'tmpfs',
+    const order = ['image', 'build', 'command', 'init', 'restart', 'stop_grace_period', 'hostname', 'user', 'read_only', 'tmpfs',
       'cap_drop', 'security_opt', 'cpus', 'mem_limit', 'pids_limit', 'environment', 'ports', 'expose', 'volumes', 'networks',
       'depends_on', 'healthcheck', 'profiles'];
     const raw = parse(composeText) as { services: Record<string, Record<string, unknown>> };
@@ -429,7 +429,10 @@ describe('docker-compose.yml', () => {
       // engine without a registry substitute a local stand-in (make compose-test).
       const image = /^\$\{[A-Z_]+_IMAGE:-([^}]+)\}$/.exec(service.image ?? '')?.[1] ?? service.image ?? '';
       const tag = /^[^:@]+(?::([^@]+))?(?:@sha256:[0-9a-f]{64})?$/.exec(image)?.[1] ?? '';
-      expect(`${name}: ${tag}`).toMatch(/: v?\d+\.\d+\.\d+[\w.-]*$/);
+      // PostgreSQL is pinned to its major line (17-bookworm): the data volume's format is fixed per major, and a
+      // minor release carries only fixes (https://www.postgresql.org/support/versioning/).
+      const pin = name === 'postgres' ? /: \d+-bookworm$/ : /: v?\d+\.\d+\.\d+[\w.-]*$/;
+      expect(`${name}: ${tag}`).toMatch(pin);
     }
     const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
     // One supported Node LTS major everywhere: the Dockerfile, the compose build arg, package.json engines and
@@ -440,6 +443,26 @@ describe('docker-compose.yml', () => {
     expect(fs.readFileSync(path.join(ROOT, 'scripts/node-runtime.sh'), 'utf8')).toContain(`RELAY_NODE_VERSION:-${pinned}}`);
     expect(fs.readFileSync(path.join(ROOT, 'Makefile'), 'utf8')).toContain(`NODE_VERSION ?= ${pinned}\n`);
     expect(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).engines.node).toBe('>=24 <25');
+  });
+
+  test('postgres: user and database relay, the password from the generated file, data in a volume, ready over TCP', () => {
+    const postgres = services.postgres!;
+    const env = environmentOf(postgres);
+    expect([env.POSTGRES_USER, env.POSTGRES_DB, env.POSTGRES_PASSWORD]).toEqual(['relay', 'relay', undefined]);
+    const secrets = fs.readFileSync(path.join(ROOT, 'scripts/compose-secrets.sh'), 'utf8');
+    expect(secrets).toContain('write_secret "$dir/secrets/postgres-password" 644');
+    expect(postgres.volumes).toEqual([`./.run/compose/secrets/postgres-password:${env.POSTGRES_PASSWORD_FILE}:ro`, 'postgres-data:/var/lib/postgresql/data']);
+    expect(healthTest(postgres)).toEqual(['CMD', 'pg_isready', '-h', '127.0.0.1', '-U', 'relay', '-d', 'relay']);
+    // Not published: only services on the compose network reach it.
+    expect(postgres.ports).toBeUndefined();
+  });
+
+  test('postgres runs as its own user with no capability, no privilege gain and limits', () => {
+    const postgres = services.postgres as Service & Record<string, unknown>;
+    expect(postgres.user).toBe('postgres');
+    expect([postgres.cap_drop, postgres.cap_add, postgres.security_opt]).toEqual([['ALL'], undefined, ['no-new-privileges:true']]);
+    expect(postgres.mem_limit).toBeDefined();
+    expect(postgres.pids_limit).toBeGreaterThan(0);
   });
 
   test('Prometheus uses the mounted prometheus.yml and accepts k6 remote writes', () => {

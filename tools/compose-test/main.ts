@@ -9,12 +9,12 @@ import path from 'node:path';
 import { driveLoad, type LoadResult } from '../chaos/load';
 import { APP_URL, resetSandbox, type Channel } from '../chaos/stack-http';
 import { waitFor } from '../lib/wait-for';
-import { compose, containers, ENGINE, inspect, make, run, waitHealthy } from './compose-cli';
+import { compose, containers, ENGINE, inspect, make, PROJECT, run, waitHealthy } from './compose-cli';
 import { waitAllDelivered } from './delivery';
 import { PROMETHEUS_URL, query, waitQuery } from './prometheus';
 
 const ROOT = path.resolve(__dirname, path.basename(path.resolve(__dirname, '../..')) === 'dist' ? '../../..' : '../..');
-const SERVICES = (process.env.SERVICES ?? 'rabbitmq app sms-worker email-worker notif-worker sandbox prometheus alertmanager').split(/\s+/);
+const SERVICES = (process.env.SERVICES ?? 'rabbitmq app sms-worker email-worker notif-worker sandbox prometheus alertmanager postgres').split(/\s+/);
 const BURST = Number(process.env.COMPOSE_TEST_BURST ?? 3000);
 const STOP_GRACE_S = 30; // docker-compose.yml stop_grace_period of the app
 const summary: string[] = [];
@@ -112,6 +112,24 @@ async function main(): Promise<void> {
     if (instances[0]!.value !== cpus) throw new Error(`the app runs ${instances[0]!.value} PM2 instances with a limit of ${cpus} CPUs`);
     const cpuLimit = await inspect(app.id, '{{.HostConfig.NanoCpus}} {{.HostConfig.CpuQuota}}');
     return `${notes.length} Node containers (${[...new Set(notes)].join(', ')}): CapBnd 0, NoNewPrivs 1, root read-only, memory and pids limited; app: ${instances[0]!.value} PM2 instances for ${cpus} CPUs (limit ${cpuLimit})`;
+  });
+
+  await step('postgres: hardened, and a login with the generated password from the compose network', async () => {
+    const postgres = (await containers('postgres'))[0]!;
+    // Started as its own user with no capability: the bounding set is empty, the image's programs not writable.
+    const status = await run(ENGINE, ['exec', postgres.id, 'sh', '-c', 'id -un; grep -E "^(CapBnd|NoNewPrivs)" /proc/self/status; touch "$(command -v postgres)" 2>/dev/null && echo writable || echo refused']);
+    if (!/^postgres\n/.test(status) || !/CapBnd:\s+0{16}/.test(status) || !/NoNewPrivs:\s+1/.test(status) || !/refused/.test(status)) throw new Error(`postgres not hardened: ${status}`);
+    // A one-off container on the stack's network (where the app is), with psql from the same image, logs in over TCP.
+    const password = fs.readFileSync(path.join(ROOT, '.run/compose/secrets/postgres-password'), 'utf8').trim();
+    const network = `${PROJECT}_relay`;
+    const image = await inspect(postgres.id, '{{.Config.Image}}');
+    const psql = (secret: string) => run(ENGINE, ['run', '--rm', '--network', network, '-e', `PGPASSWORD=${secret}`, '--entrypoint', 'psql', image,
+      '-h', 'postgres', '-U', 'relay', '-d', 'relay', '-tAc', 'select current_user, current_database(), version()']);
+    const login = (await psql(password)).trim();
+    if (!/^relay\|relay\|PostgreSQL /.test(login)) throw new Error(`unexpected answer: ${login}`);
+    const refused = await psql(`${password}x`).then(() => 'accepted', (error: Error) => error.message);
+    if (!/password authentication failed/.test(refused)) throw new Error(`a wrong password was not refused: ${refused.slice(0, 300)}`);
+    return `user postgres, CapBnd 0, NoNewPrivs 1, its binary not writable; from ${network}: ${login.split('|').slice(0, 2).join('@')} (${login.split('|')[2]!.split(' ').slice(0, 2).join(' ')}), a wrong password refused`;
   });
 
   await step('each channel end to end through the published app port', async () => {

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds, once, the images `make compose-test` needs where no registry can be reached: a Debian bookworm base
-# made with debootstrap, and stand-ins for the official node, rabbitmq, prometheus and alertmanager images
-# (stand-ins/*.Dockerfile say what each keeps of the official one). An image already present is not rebuilt;
-# COMPOSE_TEST_REBUILD=1 rebuilds them all. Prints the image names as shell exports for compose:
-#   NODE_IMAGE, RABBITMQ_IMAGE, PROMETHEUS_IMAGE, ALERTMANAGER_IMAGE
+# made with debootstrap, and stand-ins for the official node, rabbitmq, prometheus, alertmanager and postgres
+# images (stand-ins/*.Dockerfile say what each keeps of the official one). An image already present is not
+# rebuilt; the Debian-built ones are tagged with a hash of their Dockerfile and entrypoint, so a change to either
+# builds a new one. COMPOSE_TEST_REBUILD=1 rebuilds them all. Prints the image names as shell exports for compose:
+#   NODE_IMAGE, RABBITMQ_IMAGE, PROMETHEUS_IMAGE, ALERTMANAGER_IMAGE, POSTGRES_IMAGE
 # Needs: podman (engine.sh's containers.conf in CONTAINERS_CONF), debootstrap, npm (for Node and npm themselves).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,9 +15,14 @@ npm_version=${STAND_IN_NPM_VERSION:-11}
 
 base=localhost/debian:bookworm-slim
 node_image=localhost/relay-stand-in/node:$node_version-bookworm-slim
-rabbitmq_image=localhost/relay-stand-in/rabbitmq:3.10-debian
-prometheus_image=localhost/relay-stand-in/prometheus:debian
-alertmanager_image=localhost/relay-stand-in/alertmanager:debian
+# The inputs of a Debian-built stand-in: its Dockerfile and the entrypoint it copies, if any.
+inputs_hash() {
+  { cat "$here/stand-ins/$1.Dockerfile"; cat "$here/stand-ins/$1-entrypoint.sh" 2>/dev/null || true; } | sha256sum | cut -c1-12
+}
+rabbitmq_image=localhost/relay-stand-in/rabbitmq:3.10-debian-$(inputs_hash rabbitmq)
+prometheus_image=localhost/relay-stand-in/prometheus:debian-$(inputs_hash prometheus)
+alertmanager_image=localhost/relay-stand-in/alertmanager:debian-$(inputs_hash alertmanager)
+postgres_image=localhost/relay-stand-in/postgres:15-debian-$(inputs_hash postgres)
 
 have() { [ "${COMPOSE_TEST_REBUILD:-0}" != 1 ] && podman image exists "$1"; }
 took() { echo "stand-ins: $1 in $((SECONDS - $2)) s" >&2; }
@@ -56,20 +62,24 @@ build_node() {
   took "$node_image" "$t"
 }
 
+# The context holds the stand-in's entrypoint (stand-ins/<name>-entrypoint.sh) when it has one.
 build_from_debian() {
-  local image=$1 file=$2
+  local image=$1 name=$2
   have "$image" && return 0
-  local t=$SECONDS ctx=$state/empty-context
-  mkdir -p "$ctx"
-  podman build -q -t "$image" -f "$here/stand-ins/$file" "$ctx" >/dev/null
+  local t=$SECONDS ctx=$state/$name-context
+  rm -rf "$ctx"; mkdir -p "$ctx"
+  if [ -f "$here/stand-ins/$name-entrypoint.sh" ]; then cp "$here/stand-ins/$name-entrypoint.sh" "$ctx/"; fi
+  podman build -q -t "$image" -f "$here/stand-ins/$name.Dockerfile" "$ctx" >/dev/null
+  rm -rf "$ctx"
   took "$image" "$t"
 }
 
 mkdir -p "$state"
 build_base
 build_node
-build_from_debian "$rabbitmq_image" rabbitmq.Dockerfile
-build_from_debian "$prometheus_image" prometheus.Dockerfile
-build_from_debian "$alertmanager_image" alertmanager.Dockerfile
+build_from_debian "$rabbitmq_image" rabbitmq
+build_from_debian "$prometheus_image" prometheus
+build_from_debian "$alertmanager_image" alertmanager
+build_from_debian "$postgres_image" postgres
 echo "export NODE_IMAGE='$node_image' RABBITMQ_IMAGE='$rabbitmq_image' PROMETHEUS_IMAGE='$prometheus_image'\
- ALERTMANAGER_IMAGE='$alertmanager_image'"
+ ALERTMANAGER_IMAGE='$alertmanager_image' POSTGRES_IMAGE='$postgres_image'"
