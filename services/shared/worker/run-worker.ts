@@ -5,10 +5,14 @@ import { startOpsServer } from '../http/ops-server';
 import { BrokerConnection } from '../messaging/connection';
 import { QueueConsumer } from '../messaging/consumer';
 import { ConfirmPublisher } from '../messaging/publisher';
-import { DEAD_LETTER_EXCHANGE, RETRY_EXCHANGE, retryQueue, workQueue, type MessageType } from '../messaging/topology';
+import { CIRCUITS_EXCHANGE, DEAD_LETTER_EXCHANGE, RETRY_EXCHANGE, retryQueue, workQueue, type MessageType } from '../messaging/topology';
 import { TopologyError } from '../messaging/errors';
 import { createRegistry } from '../metrics/registry';
 import { installProcessHandlers } from '../process/process-handlers';
+import { CircuitBreaker, CIRCUIT_STATE_VALUE } from '../failover/circuit-breaker';
+import { CircuitBus } from '../failover/circuit-bus';
+import { createFailoverProvider } from '../failover/failover-provider';
+import type { NamedProvider } from '../failover/providers-config';
 import { CredentialsPause } from './credentials-pause';
 import { createDeliveryHandler } from './delivery-handler';
 import type { Provider } from './provider';
@@ -20,16 +24,20 @@ export interface WorkerDefinition<T extends MessageType> {
   type: T;
   /** Default native metrics port (9101 sms, 9102 email, 9103 notif). */
   metricsPort: number;
-  /** Reads the provider's own settings (throws ConfigError naming the variable) and builds it. */
-  createProvider: (env: NodeJS.ProcessEnv, logger: Logger) => Provider<T>;
+  /**
+   * Reads the providers' own settings (throws ConfigError naming the variable) and builds them, in failover order
+   * (failover/providers-config.ts).
+   */
+  createProviders: (env: NodeJS.ProcessEnv, logger: Logger) => NamedProvider<T>[];
 }
 
 /** Checks, once per process, that the broker has what this worker needs; it never declares anything. */
-async function verifyTopology(model: amqp.ChannelModel, type: MessageType, config: WorkerConfig): Promise<void> {
+async function verifyTopology(model: amqp.ChannelModel, type: MessageType, config: WorkerConfig, failover: boolean): Promise<void> {
   const needed: Array<[string, (channel: amqp.Channel) => Promise<unknown>]> = [
     [`queue ${workQueue(type)}`, (channel) => channel.checkQueue(workQueue(type))],
     [`exchange ${RETRY_EXCHANGE}`, (channel) => channel.checkExchange(RETRY_EXCHANGE)],
     [`exchange ${DEAD_LETTER_EXCHANGE}`, (channel) => channel.checkExchange(DEAD_LETTER_EXCHANGE)],
+    ...(failover ? [[`exchange ${CIRCUITS_EXCHANGE} (several providers)`, (channel: amqp.Channel) => channel.checkExchange(CIRCUITS_EXCHANGE)] as [string, (channel: amqp.Channel) => Promise<unknown>]] : []),
     ...config.RETRY_DELAYS.map((tier): [string, (channel: amqp.Channel) => Promise<unknown>] => [
       `queue ${retryQueue(tier)} (RETRY_DELAYS)`,
       (channel) => channel.checkQueue(retryQueue(tier)),
@@ -54,10 +62,10 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
   const logger = createLogger(service);
   installProcessHandlers(logger);
   let config: WorkerConfig;
-  let provider: Provider<T>;
+  let providers: NamedProvider<T>[];
   try {
     config = loadConfig(workerConfigSchema({ amqpUser: `relay-${service}`, metricsPort: definition.metricsPort }));
-    provider = definition.createProvider(process.env, logger);
+    providers = definition.createProviders(process.env, logger);
   } catch (error) {
     logger.fatal({ err: error }, 'worker cannot start');
     process.exit(1);
@@ -65,11 +73,37 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
 
   const registry = createRegistry();
   const metrics = createWorkerMetrics(registry);
+  const type = definition.type;
+  const circuits = new Map(
+    providers.map(({ name }) => {
+      // A lone provider has nowhere to fail over to: its circuit never opens (the delay queues and the credentials
+      // pause handle its outages as before) and only feeds the metrics.
+      const circuit = new CircuitBreaker({ failureThreshold: providers.length > 1 ? config.CIRCUIT_FAILURE_THRESHOLD : Infinity, openMs: config.CIRCUIT_OPEN_MS });
+      metrics.circuitState.set({ type, provider: name }, 0);
+      circuit.onTransition((transition) => {
+        metrics.circuitState.set({ type, provider: name }, CIRCUIT_STATE_VALUE[transition.state]);
+        const detail = { provider: name, state: transition.state, remote: transition.remote, remainingMs: transition.remainingMs };
+        if (transition.state === 'open') logger.warn(detail, 'provider circuit open: its traffic goes to the next provider');
+        else logger.info(detail, `provider circuit ${transition.state}`);
+      });
+      return [name, circuit] as const;
+    }),
+  );
+  const provider: Provider<T> = createFailoverProvider(
+    type,
+    providers.map(({ name, provider: one }) => ({ name, provider: one, circuit: circuits.get(name) as CircuitBreaker })),
+    {
+      credentialsPauseMinMs: config.CREDENTIALS_PAUSE_MIN_MS,
+      credentialsPauseMaxMs: config.CREDENTIALS_PAUSE_MAX_MS,
+      onRequest: (name, outcome) => metrics.providerRequests.inc({ type, provider: name, outcome }),
+      onCredentialsPause: (name, ms) => logger.error({ provider: name, pauseMs: ms }, 'a provider refused our credentials; its traffic goes to the next provider meanwhile (check its settings)'),
+    },
+  );
   const connection = new BrokerConnection({ url: config.AMQP_URL, name: service }, logger);
   connection.on('connected', () => metrics.brokerConnected.set(1));
   connection.on('disconnected', () => metrics.brokerConnected.set(0));
   connection.once('connected', (model: amqp.ChannelModel) => {
-    verifyTopology(model, definition.type, config).catch((error: Error) => {
+    verifyTopology(model, definition.type, config, providers.length > 1).catch((error: Error) => {
       logger.fatal({ err: error }, 'worker cannot start');
       process.exit(1);
     });
@@ -77,7 +111,8 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
 
   // Every item of every prefetched delivery may need a retry or dead-letter publish at once.
   const publisher = new ConfirmPublisher(connection, logger, { maxInFlight: config.PREFETCH * 100 });
-  const type = definition.type;
+  const circuitBus = providers.length > 1 ? new CircuitBus(connection, type, circuits, logger) : undefined;
+  circuitBus?.start();
   metrics.credentialsRejected.set({ type }, 0);
   metrics.consuming.set({ type }, 0);
   const credentials = new CredentialsPause({
@@ -107,7 +142,7 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
     registry,
     ready: () => connection.state === 'connected' && consumer.consuming && publisher.ready,
   });
-  logger.info({ metricsPort: config.METRICS_PORT, prefetch: config.PREFETCH, retryDelays: config.RETRY_DELAYS }, 'worker started');
+  logger.info({ metricsPort: config.METRICS_PORT, prefetch: config.PREFETCH, retryDelays: config.RETRY_DELAYS, providers: providers.map(({ name }) => name) }, 'worker started');
   process.send?.('ready');
 
   let shuttingDown = false;
@@ -119,6 +154,7 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
     await consumer.stop(config.SHUTDOWN_TIMEOUT_MS);
     await publisher.settle(1000);
     await publisher.close();
+    await circuitBus?.close();
     await connection.close();
     await provider.close().catch(() => undefined);
     server.close();
