@@ -47,6 +47,8 @@ export function createFailoverProvider<T extends MessageType>(type: T, entries: 
   // With nowhere else to go, skipping the only provider would just burn attempts: the worker's own credentials
   // pause handles it, and its circuit (built with an unreachable threshold) only feeds the metrics.
   const alone = entries.length === 1;
+  // With several providers, a failure's reason (x-last-error, logs) says which one; alone, it stays as it was.
+  const tagged = (name: string, failure: FailureClass): FailureClass => (alone ? failure : { kind: failure.kind, reason: `${name}: ${failure.reason}` });
   const pauses = new Map(
     entries.map((entry) => [
       entry.name,
@@ -84,15 +86,15 @@ export function createFailoverProvider<T extends MessageType>(type: T, entries: 
           cause = error;
           if (failure.kind === 'permanent') {
             circuit.succeeded();
-            throw new FailoverError({ kind: 'permanent', reason: `${name}: ${failure.reason}` }, { cause: error });
+            throw new FailoverError(tagged(name, failure), { cause: error });
           }
           if (failure.kind === 'credentials') {
             circuit.released();
             if (!alone) pause.rejectedNow();
-            credentials = { kind: 'credentials', reason: `${name}: ${failure.reason}` };
+            credentials = tagged(name, failure);
           } else {
             circuit.failed();
-            transient = { kind: 'transient', reason: `${name}: ${failure.reason}` };
+            transient = tagged(name, failure);
           }
           continue;
         }
