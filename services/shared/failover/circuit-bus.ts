@@ -62,7 +62,10 @@ export class CircuitBus {
       channel.on('close', () => {
         if (this.channel === channel) this.channel = undefined;
         // The channel alone died (the connection lives on): join again shortly.
-        if (!this.closed && this.connection.current === model) setTimeout(() => void this.attach(model), 1000).unref();
+        const rejoin = () => {
+          if (!this.closed && this.connection.current === model) void this.attach(model);
+        };
+        if (!this.closed && this.connection.current === model) setTimeout(rejoin, 1000).unref();
       });
       const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
       await channel.bindQueue(queue, CIRCUITS_EXCHANGE, `${this.type}.*`);
