@@ -84,6 +84,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  await load?.stop().catch(() => undefined); // a failed test leaves the stream running
   await connection?.close().catch(() => undefined);
   await stopAll();
 });

@@ -14,6 +14,13 @@ const announcement = z.discriminatedUnion('kind', [
 type Announcement = z.infer<typeof announcement>;
 
 /**
+ * How long a starting replica holds back its first deliveries once it asked for the circuit states (the answers
+ * take a few milliseconds), and at most while the broker cannot be reached (then it starts without them).
+ */
+export const SYNC_ANSWER_MS = 300;
+export const SYNC_MAX_WAIT_MS = 5000;
+
+/**
  * Shares the circuits of one worker type between all its replicas through the broker they already use: a replica
  * whose circuit opens (or closes after a good probe) announces it on the `relay.circuits` topic exchange, and every
  * replica adopts it, so ten replicas do not each spend failures rediscovering one outage. Each replica reads through
@@ -26,6 +33,11 @@ export class CircuitBus {
   readonly origin = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private channel: amqp.Channel | undefined;
   private closed = false;
+  private markJoined!: () => void;
+  /** Resolves once this replica first joined the exchange and asked the others for their open circuits. */
+  readonly joined = new Promise<void>((resolve) => {
+    this.markJoined = resolve;
+  });
 
   constructor(
     private readonly connection: BrokerConnection,
@@ -72,6 +84,7 @@ export class CircuitBus {
       await channel.consume(queue, (message) => message && this.receive(message.content), { noAck: true });
       this.channel = channel;
       this.publish({ kind: 'sync', origin: this.origin });
+      this.markJoined();
     } catch (error) {
       this.logger.warn({ err: error }, `circuit bus setup failed: circuits stay local to this replica until the broker connection is re-established (check that ${CIRCUITS_EXCHANGE} exists)`);
     }

@@ -9,10 +9,9 @@ import { CIRCUITS_EXCHANGE, DEAD_LETTER_EXCHANGE, RETRY_EXCHANGE, retryQueue, wo
 import { TopologyError } from '../messaging/errors';
 import { createRegistry } from '../metrics/registry';
 import { installProcessHandlers } from '../process/process-handlers';
-import { CircuitBreaker, CIRCUIT_STATE_VALUE } from '../failover/circuit-breaker';
-import { CircuitBus } from '../failover/circuit-bus';
-import { createFailoverProvider } from '../failover/failover-provider';
 import type { NamedProvider } from '../failover/providers-config';
+import { SYNC_ANSWER_MS, SYNC_MAX_WAIT_MS } from '../failover/circuit-bus';
+import { createWorkerFailover } from '../failover/worker-failover';
 import { CredentialsPause } from './credentials-pause';
 import { createDeliveryHandler } from './delivery-handler';
 import type { Provider } from './provider';
@@ -74,32 +73,9 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
   const registry = createRegistry();
   const metrics = createWorkerMetrics(registry);
   const type = definition.type;
-  const circuits = new Map(
-    providers.map(({ name }) => {
-      // A lone provider has nowhere to fail over to: its circuit never opens (the delay queues and the credentials
-      // pause handle its outages as before) and only feeds the metrics.
-      const circuit = new CircuitBreaker({ failureThreshold: providers.length > 1 ? config.CIRCUIT_FAILURE_THRESHOLD : Infinity, openMs: config.CIRCUIT_OPEN_MS });
-      metrics.circuitState.set({ type, provider: name }, 0);
-      circuit.onTransition((transition) => {
-        metrics.circuitState.set({ type, provider: name }, CIRCUIT_STATE_VALUE[transition.state]);
-        const detail = { provider: name, state: transition.state, remote: transition.remote, remainingMs: transition.remainingMs };
-        if (transition.state === 'open') logger.warn(detail, 'provider circuit open: its traffic goes to the next provider');
-        else logger.info(detail, `provider circuit ${transition.state}`);
-      });
-      return [name, circuit] as const;
-    }),
-  );
-  const provider: Provider<T> = createFailoverProvider(
-    type,
-    providers.map(({ name, provider: one }) => ({ name, provider: one, circuit: circuits.get(name) as CircuitBreaker })),
-    {
-      credentialsPauseMinMs: config.CREDENTIALS_PAUSE_MIN_MS,
-      credentialsPauseMaxMs: config.CREDENTIALS_PAUSE_MAX_MS,
-      onRequest: (name, outcome) => metrics.providerRequests.inc({ type, provider: name, outcome }),
-      onCredentialsPause: (name, ms) => logger.error({ provider: name, pauseMs: ms }, 'a provider refused our credentials; its traffic goes to the next provider meanwhile (check its settings)'),
-    },
-  );
   const connection = new BrokerConnection({ url: config.AMQP_URL, name: service }, logger);
+  const failover = createWorkerFailover(type, providers, { config, metrics, logger, connection });
+  const provider: Provider<T> = failover.provider;
   connection.on('connected', () => metrics.brokerConnected.set(1));
   connection.on('disconnected', () => metrics.brokerConnected.set(0));
   connection.once('connected', (model: amqp.ChannelModel) => {
@@ -111,8 +87,7 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
 
   // Every item of every prefetched delivery may need a retry or dead-letter publish at once.
   const publisher = new ConfirmPublisher(connection, logger, { maxInFlight: config.PREFETCH * 100 });
-  const circuitBus = providers.length > 1 ? new CircuitBus(connection, type, circuits, logger) : undefined;
-  circuitBus?.start();
+  failover.bus?.start();
   metrics.credentialsRejected.set({ type }, 0);
   metrics.consuming.set({ type }, 0);
   const credentials = new CredentialsPause({
@@ -135,6 +110,12 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
     handler,
     onConsumingChange: (consuming) => metrics.consuming.set({ type }, consuming ? 1 : 0),
   });
+  if (failover.bus) {
+    // A starting replica's first deliveries wait until it has heard the other replicas' open circuits, so it does
+    // not spend a prefetch worth of calls on a provider they already know is down.
+    void consumer.pauseFor(SYNC_MAX_WAIT_MS);
+    void failover.bus.joined.then(() => consumer.pauseFor(SYNC_ANSWER_MS));
+  }
   connection.start();
 
   const server = await startOpsServer({
@@ -154,7 +135,7 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
     await consumer.stop(config.SHUTDOWN_TIMEOUT_MS);
     await publisher.settle(1000);
     await publisher.close();
-    await circuitBus?.close();
+    await failover.bus?.close();
     await connection.close();
     await provider.close().catch(() => undefined);
     server.close();
