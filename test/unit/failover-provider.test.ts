@@ -130,4 +130,23 @@ describe('the failover provider', () => {
     expect(provider.classify(await provider.send(sms(), context).catch((error: unknown) => error))).toMatchObject({ kind: 'credentials' });
     expect(requests.length).toBe(before);
   });
+
+  test("a lone provider behaves as before failover: its reasons untouched, never skipped, credentials left to the worker's pause", async () => {
+    const [only] = configuredProviders({ TWILIO_API_URL: base, TWILIO_ACCOUNT_SID: 'ACprimary', TWILIO_AUTH_TOKEN: 'primary-token' }, { listVar: 'SMS_PROVIDERS', kind: 'twilio', keys: Object.keys(twilioConfigSchema.shape), identityVar: 'TWILIO_ACCOUNT_SID', create: createTwilioProvider });
+    const circuit = new CircuitBreaker({ failureThreshold: Infinity, openMs: 1000, now: () => now });
+    const provider = createFailoverProvider('sms', [{ name: 'twilio', provider: only!.provider, circuit }], { credentialsPauseMinMs: 60_000, credentialsPauseMaxMs: 60_000 });
+    expect(provider.classify(await provider.send(sms('+15005550001'), context).catch((error: unknown) => error))).toEqual({ kind: 'permanent', reason: 'twilio HTTP 400 code 21211' });
+    faults.setPersonality('twilio-primary', 'down');
+    for (let index = 0; index < 10; index += 1) {
+      expect(provider.classify(await provider.send(sms(), context).catch((error: unknown) => error))).toEqual({ kind: 'transient', reason: 'twilio HTTP 503 code 20503' });
+    }
+    expect(circuit.state).toBe('closed');
+    faults.setPersonality('twilio-primary', 'up');
+    faults.configure({ rejectCredentials: true });
+    for (let index = 0; index < 2; index += 1) {
+      expect(provider.classify(await provider.send(sms(), context).catch((error: unknown) => error))).toMatchObject({ kind: 'credentials', reason: 'twilio HTTP 401 code 20003' });
+    }
+    faults.configure({ rejectCredentials: false });
+    expect(await provider.send(sms(), context)).toMatchObject({ provider: 'twilio' });
+  });
 });
