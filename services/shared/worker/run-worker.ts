@@ -30,14 +30,17 @@ export interface WorkerDefinition<T extends MessageType> {
   createProviders: (env: NodeJS.ProcessEnv, logger: Logger) => NamedProvider<T>[];
 }
 
+type TopologyCheck = [string, (channel: amqp.Channel) => Promise<unknown>];
+
 /** Checks, once per process, that the broker has what this worker needs; it never declares anything. */
 async function verifyTopology(model: amqp.ChannelModel, type: MessageType, config: WorkerConfig, failover: boolean): Promise<void> {
-  const needed: Array<[string, (channel: amqp.Channel) => Promise<unknown>]> = [
+  const circuits: TopologyCheck = [`exchange ${CIRCUITS_EXCHANGE} (several providers)`, (channel) => channel.checkExchange(CIRCUITS_EXCHANGE)];
+  const needed: TopologyCheck[] = [
     [`queue ${workQueue(type)}`, (channel) => channel.checkQueue(workQueue(type))],
     [`exchange ${RETRY_EXCHANGE}`, (channel) => channel.checkExchange(RETRY_EXCHANGE)],
     [`exchange ${DEAD_LETTER_EXCHANGE}`, (channel) => channel.checkExchange(DEAD_LETTER_EXCHANGE)],
-    ...(failover ? [[`exchange ${CIRCUITS_EXCHANGE} (several providers)`, (channel: amqp.Channel) => channel.checkExchange(CIRCUITS_EXCHANGE)] as [string, (channel: amqp.Channel) => Promise<unknown>]] : []),
-    ...config.RETRY_DELAYS.map((tier): [string, (channel: amqp.Channel) => Promise<unknown>] => [
+    ...(failover ? [circuits] : []),
+    ...config.RETRY_DELAYS.map((tier): TopologyCheck => [
       `queue ${retryQueue(tier)} (RETRY_DELAYS)`,
       (channel) => channel.checkQueue(retryQueue(tier)),
     ]),
