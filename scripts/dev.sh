@@ -64,6 +64,14 @@ fi
 # The sandbox's magic numbers (+1500555xxxx) pass the SMS destination checks in dev.
 export SMS_ALLOW_NUMBER_PREFIXES=${SMS_ALLOW_NUMBER_PREFIXES-+1500555}
 
+# Two providers per channel, both played by the sandbox (docs/failover.md): take the primary down on the sandbox
+# page and watch traffic move to the backup. `SMS_PROVIDERS= make dev` (empty) runs with one provider.
+export SMS_PROVIDERS=${SMS_PROVIDERS-primary,backup} EMAIL_PROVIDERS=${EMAIL_PROVIDERS-primary,backup} NOTIF_PROVIDERS=${NOTIF_PROVIDERS-primary,backup}
+export TWILIO_BACKUP_ACCOUNT_SID=${TWILIO_BACKUP_ACCOUNT_SID:-ACsandboxbackup0000000000000000000}
+export TWILIO_BACKUP_AUTH_TOKEN=${TWILIO_BACKUP_AUTH_TOKEN:-sandbox-backup-token}
+export SMTP_BACKUP_URL=${SMTP_BACKUP_URL:-smtp://smtp-backup:sandbox@127.0.0.1:${SANDBOX_SMTP_PORT:-2525}}
+export NOTIF_BACKUP_WEBHOOK_URL=${NOTIF_BACKUP_WEBHOOK_URL:-http://127.0.0.1:${SANDBOX_HTTP_PORT:-8025}/webhooks/notifications-backup}
+
 # A PM2 home of our own, so this stack never mixes with another pm2 on the machine.
 export PM2_HOME=$run_dir/pm2
 node_modules/.bin/pm2-runtime ecosystem.dev.config.js &

@@ -41,6 +41,7 @@ interface PanelOptions {
   /** Grid height; default 8 (stats: 4). */
   height?: number;
   min?: number;
+  max?: number;
   stacked?: boolean;
 }
 
@@ -74,6 +75,7 @@ export function timeSeries(title: string, queries: Query[], options: PanelOption
     .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending));
   if (options.description) panel.description(options.description);
   if (options.min !== undefined) panel.min(options.min);
+  if (options.max !== undefined) panel.max(options.max);
   if (options.stacked) panel.stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal));
   queries.forEach((query, index) => panel.withTarget(target(query, index)));
   return panel;

@@ -1,6 +1,7 @@
 /**
  * Workers: per worker job and per replica (`instance`, one per container when scaled), how fast messages are
- * processed, how long a provider call takes, what is in flight and which provider errors happen.
+ * processed, how long a provider call takes, what is in flight and which provider errors happen; per configured
+ * provider (failover, docs/failover.md), its traffic, error rate and circuit state.
  */
 import { RATE, WORKER_JOBS, finish, jobVariable, relayDashboard, row, timeSeries } from './panels';
 
@@ -39,6 +40,25 @@ export function build(): Record<string, unknown> {
         timeSeries('In flight', [
           { expr: `sum by (job, instance) (messages_in_flight{${JOB}})`, legend: '{{job}} {{instance}}' },
         ], { min: 0, description: 'Handlers running now; bounded by PREFETCH per replica.' }),
+      )
+      .withRow(row('Providers and failover'))
+      .withPanel(
+        timeSeries('Provider calls / s', [
+          { expr: `sum by (job, provider, outcome) (rate(provider_requests_total{${JOB}}[${RATE}]))`, legend: '{{job}} {{provider}} {{outcome}}' },
+        ], { unit: 'reqps', min: 0, description: 'Calls to each configured provider, all replicas together; during a failover the backup takes the traffic.' }),
+      )
+      .withPanel(
+        timeSeries('Provider error rate', [
+          {
+            expr: `sum by (job, provider) (rate(provider_requests_total{${JOB}, outcome!="delivered"}[${RATE}])) / sum by (job, provider) (rate(provider_requests_total{${JOB}}[${RATE}]))`,
+            legend: '{{job}} {{provider}}',
+          },
+        ], { unit: 'percentunit', min: 0, max: 1, description: 'Share of calls not accepted (transient, permanent, credentials). Only transient failures count towards opening a circuit.' }),
+      )
+      .withPanel(
+        timeSeries('Circuit state', [
+          { expr: `max by (job, provider) (provider_circuit_state{${JOB}})`, legend: '{{job}} {{provider}}' },
+        ], { min: 0, max: 2, description: '0 closed, 1 half-open (one probe), 2 open (traffic goes to the next provider). One state shared by all replicas.' }),
       )
       .withRow(row('Errors and health'))
       .withPanel(

@@ -1,4 +1,9 @@
+import { configuredProviders } from '../shared/failover/providers-config';
 import { runWorker } from '../shared/worker/run-worker';
-import { createSmtpProvider } from './smtp-provider';
+import { createSmtpProvider, smtpConfigSchema } from './smtp-provider';
 
-void runWorker({ type: 'email', metricsPort: 9102, createProvider: (env) => createSmtpProvider(env) });
+void runWorker({
+  type: 'email',
+  metricsPort: 9102,
+  createProviders: (env) => configuredProviders(env, { listVar: 'EMAIL_PROVIDERS', kind: 'smtp', keys: Object.keys(smtpConfigSchema.shape), identityVar: 'SMTP_URL', create: createSmtpProvider }),
+});

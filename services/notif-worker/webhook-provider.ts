@@ -35,6 +35,9 @@ export const webhookConfigSchema = z
     return { ...config, NOTIF_WEBHOOK_SECRET: secrets.data };
   });
 
+/** The variables each webhook provider reads (NOTIF_BACKUP_WEBHOOK_URL for provider `backup`, docs/failover.md). */
+export const WEBHOOK_PROVIDER_VARS = ['NOTIF_WEBHOOK_URL', 'NOTIF_WEBHOOK_SECRET', 'NOTIF_TIMEOUT_MS'] as const;
+
 export function createWebhookProvider(env: NodeJS.ProcessEnv): Provider<'notif'> {
   const config = loadConfig(webhookConfigSchema, env);
   return {

@@ -2,6 +2,14 @@ import type { Channel } from './message-store';
 
 export type FaultDecision = 'accept' | 'transient' | 'permanent';
 
+/**
+ * The providers the sandbox plays at once, so failover can be shown and tested: two Twilio accounts (by account
+ * SID), two SMTP logins on one server (unauthenticated sessions are the primary), two webhook paths.
+ */
+export const PERSONALITIES = ['twilio-primary', 'twilio-backup', 'smtp-primary', 'smtp-backup', 'webhook-primary', 'webhook-backup'] as const;
+export type Personality = (typeof PERSONALITIES)[number];
+export type PersonalityState = 'up' | 'down';
+
 export interface FaultSettings {
   transientRate?: number;
   permanentRate?: number;
@@ -25,6 +33,7 @@ export class FaultInjector {
   private delay = 0;
   private rejectingCredentials = false;
   private readonly flakySeen = new Set<string>();
+  private readonly downPersonalities = new Set<Personality>();
 
   constructor(private readonly random: () => number = Math.random) {}
 
@@ -40,6 +49,24 @@ export class FaultInjector {
   /** The settings in force (`GET /faults`, the inbox page). */
   current(): Required<FaultSettings> {
     return { transientRate: this.transientRate, permanentRate: this.permanentRate, delayMs: this.delay, rejectCredentials: this.rejectingCredentials };
+  }
+
+  /**
+   * Takes one personality down (every request answered as an outage: Twilio 503 / 20503, SMTP 421, webhook 503, all
+   * transient) or brings it back; the others keep working (`POST /faults/providers/{name}`).
+   */
+  setPersonality(name: Personality, state: PersonalityState): void {
+    if (state === 'down') this.downPersonalities.add(name);
+    else this.downPersonalities.delete(name);
+  }
+
+  isDown(name: Personality): boolean {
+    return this.downPersonalities.has(name);
+  }
+
+  /** Every personality's state (`GET /faults/providers`, the inbox page). */
+  personalities(): Record<Personality, PersonalityState> {
+    return Object.fromEntries(PERSONALITIES.map((name) => [name, this.downPersonalities.has(name) ? 'down' : 'up'])) as Record<Personality, PersonalityState>;
   }
 
   /** True while the sandbox refuses every client's credentials (`PUT /faults {"rejectCredentials": true}`). */

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import express, { type Response, type Router } from 'express';
-import type { FaultInjector, FaultSettings } from './faults';
+import type { FaultInjector, FaultSettings, PersonalityState } from './faults';
 import type { MessageStore, StoreEvent } from './message-store';
 
 /**
@@ -25,11 +25,13 @@ export interface Inbox {
   router: Router;
   /** Tells every open page that the fault settings changed (called by `PUT /faults`). */
   faultsChanged(settings: Required<FaultSettings>): void;
+  /** Tells every open page that a provider personality went up or down (`POST /faults/providers/{name}`). */
+  providersChanged(states: Record<string, PersonalityState>): void;
 }
 
 /**
  * The sandbox's inbox as a web page: `GET /` and `/inbox` serve it, `GET /events` streams what arrives (Server-Sent
- * Events: `received`, `cleared`, `faults`) so open pages update live; they load the list itself from `/messages`.
+ * Events: `received`, `cleared`, `faults`, `providers`) so open pages update live; they load the list itself from `/messages`.
  */
 export function inbox(options: { store: MessageStore; faults: FaultInjector }): Inbox {
   const dir = inboxAssetsDir();
@@ -51,6 +53,7 @@ export function inbox(options: { store: MessageStore; faults: FaultInjector }): 
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     response.write('retry: 1000\n\n');
     send(response, 'faults', options.faults.current());
+    send(response, 'providers', options.faults.personalities());
     streams.add(response);
     // A comment now and then keeps proxies and idle timeouts from closing a quiet stream.
     const keepAlive = setInterval(() => response.write(': keep-alive\n\n'), 15_000);
@@ -60,5 +63,5 @@ export function inbox(options: { store: MessageStore; faults: FaultInjector }): 
       streams.delete(response);
     });
   });
-  return { router, faultsChanged: (settings) => broadcast('faults', settings) };
+  return { router, faultsChanged: (settings) => broadcast('faults', settings), providersChanged: (states) => broadcast('providers', states) };
 }

@@ -5,7 +5,7 @@ import { installProcessHandlers } from '../shared/process/process-handlers';
 import { webhookSecretsVar } from '../shared/webhook/secrets';
 import { FaultInjector } from './faults';
 import { MessageStore } from './message-store';
-import { createSandboxApp } from './sandbox-app';
+import { createSandboxApp, SANDBOX_TWILIO_BACKUP } from './sandbox-app';
 import { createSmtpSink } from './smtp-sink';
 
 const configSchema = z.object({
@@ -14,6 +14,9 @@ const configSchema = z.object({
   SANDBOX_HOST: stringVar('0.0.0.0'),
   TWILIO_ACCOUNT_SID: stringVar('ACsandbox0000000000000000000000000'),
   TWILIO_AUTH_TOKEN: stringVar('sandbox-token'),
+  /** The second account the sandbox plays (personality `twilio-backup`), the one sms-worker's provider `backup` uses. */
+  TWILIO_BACKUP_ACCOUNT_SID: stringVar(SANDBOX_TWILIO_BACKUP.accountSid),
+  TWILIO_BACKUP_AUTH_TOKEN: stringVar(SANDBOX_TWILIO_BACKUP.authToken),
   NOTIF_WEBHOOK_SECRET: webhookSecretsVar(),
   LOG_LEVEL: logLevelVar,
 });
@@ -25,7 +28,9 @@ function main(): void {
   const config = loadConfig(configSchema);
   const store = new MessageStore();
   const faults = new FaultInjector();
-  const app = createSandboxApp({ store, faults, twilioAccountSid: config.TWILIO_ACCOUNT_SID, twilioAuthToken: config.TWILIO_AUTH_TOKEN, webhookSecrets: config.NOTIF_WEBHOOK_SECRET });
+  const app = createSandboxApp({ store, faults, twilioAccountSid: config.TWILIO_ACCOUNT_SID, twilioAuthToken: config.TWILIO_AUTH_TOKEN,
+    twilioBackup: { accountSid: config.TWILIO_BACKUP_ACCOUNT_SID, authToken: config.TWILIO_BACKUP_AUTH_TOKEN },
+    webhookSecrets: config.NOTIF_WEBHOOK_SECRET });
   const http = app.listen(config.SANDBOX_HTTP_PORT, config.SANDBOX_HOST);
   const smtp = createSmtpSink(store, faults);
   smtp.on('error', (error) => logger.warn({ err: error }, 'smtp error'));

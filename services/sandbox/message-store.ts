@@ -6,6 +6,8 @@ export interface ReceivedMessage {
   /** The envelope id the worker sent along (header or body); undefined if the sender did not say. */
   id: string | undefined;
   channel: Channel;
+  /** Which of the sandbox's provider personalities took it (`twilio-backup`, faults.ts): failover shows here. */
+  personality: string;
   to: string;
   receivedAt: string;
   /** Channel-specific content: sms body, email subject/text/html/headers, notification title/body/data. */

@@ -1,7 +1,7 @@
 import express, { type Express } from 'express';
 import { z } from 'zod';
 import { alertSink } from './alert-sink';
-import type { FaultInjector } from './faults';
+import { PERSONALITIES, type FaultInjector } from './faults';
 import { inbox } from './inbox';
 import type { Channel, MessageStore } from './message-store';
 import { twilioApi } from './twilio-api';
@@ -12,6 +12,8 @@ export interface SandboxAppOptions {
   faults: FaultInjector;
   twilioAccountSid: string;
   twilioAuthToken: string;
+  /** The second Twilio account (personality `twilio-backup`); defaults to the sandbox's own. */
+  twilioBackup?: { accountSid: string; authToken: string };
   /** NOTIF_WEBHOOK_SECRET, parsed: one or more `whsec_` secrets. */
   webhookSecrets: readonly string[];
 }
@@ -23,6 +25,11 @@ const faultSettings = z.strictObject({
   delayMs: z.number().int().min(0).max(60_000).optional(),
   rejectCredentials: z.boolean().optional(),
 });
+const personalityName = z.enum(PERSONALITIES);
+const personalitySwitch = z.strictObject({ state: z.enum(['up', 'down']) });
+
+/** The sandbox's second Twilio account unless configured otherwise (the workers' TWILIO_BACKUP_* defaults in dev). */
+export const SANDBOX_TWILIO_BACKUP = { accountSid: 'ACsandboxbackup0000000000000000000', authToken: 'sandbox-backup-token' } as const;
 
 /**
  * The sandbox's HTTP side: Twilio API, webhook sink, Alertmanager's webhook receiver, the captured list tests read
@@ -32,7 +39,12 @@ export function createSandboxApp(options: SandboxAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', (_request, response) => void response.json({ status: 'ok' }));
-  app.use(twilioApi({ accountSid: options.twilioAccountSid, authToken: options.twilioAuthToken, store: options.store, faults: options.faults }));
+  const backup = options.twilioBackup ?? SANDBOX_TWILIO_BACKUP;
+  const accounts = [
+    { personality: 'twilio-primary' as const, accountSid: options.twilioAccountSid, authToken: options.twilioAuthToken },
+    { personality: 'twilio-backup' as const, ...backup },
+  ];
+  app.use(twilioApi({ accounts, store: options.store, faults: options.faults }));
   app.use(webhookReceiver({ secrets: options.webhookSecrets, store: options.store, faults: options.faults }));
   app.use(alertSink());
   const page = inbox({ store: options.store, faults: options.faults });
@@ -55,6 +67,18 @@ export function createSandboxApp(options: SandboxAppOptions): Express {
     const current = options.faults.configure(settings.data);
     page.faultsChanged(current);
     response.json(current);
+  });
+  // One switch per provider personality: take the primary down and watch the workers fail over to the backup.
+  app.get('/faults/providers', (_request, response) => void response.json(options.faults.personalities()));
+  app.post('/faults/providers/:name', express.json(), (request, response) => {
+    const name = personalityName.safeParse(request.params.name);
+    if (!name.success) return void response.status(404).json({ error: 'unknown_provider', details: [{ field: 'name', message: `one of ${PERSONALITIES.join(', ')}` }] });
+    const body = personalitySwitch.safeParse(request.body);
+    if (!body.success) return void response.status(400).json({ error: 'validation_failed', details: body.error.issues });
+    options.faults.setPersonality(name.data, body.data.state);
+    const states = options.faults.personalities();
+    page.providersChanged(states);
+    response.json(states);
   });
   return app;
 }

@@ -1,11 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import express, { type Router } from 'express';
-import type { FaultInjector } from './faults';
+import type { FaultInjector, Personality } from './faults';
 import type { MessageStore } from './message-store';
 
-export interface TwilioApiOptions {
+/** One Twilio account the sandbox plays; the account SID in the request path picks it. */
+export interface TwilioAccount {
+  personality: Personality;
   accountSid: string;
   authToken: string;
+}
+
+export interface TwilioApiOptions {
+  accounts: readonly TwilioAccount[];
   store: MessageStore;
   faults: FaultInjector;
 }
@@ -25,10 +31,12 @@ export function twilioApi(options: TwilioApiOptions): Router {
     await options.faults.pause();
     const [scheme, encoded] = (request.headers.authorization ?? '').split(' ');
     const [user, password] = Buffer.from(encoded ?? '', 'base64').toString('utf8').split(':');
-    if (options.faults.rejectCredentials || scheme !== 'Basic' || user !== options.accountSid || password !== options.authToken || request.params.sid !== options.accountSid) {
+    const account = options.accounts.find((candidate) => candidate.accountSid === request.params.sid);
+    if (options.faults.rejectCredentials || !account || scheme !== 'Basic' || user !== account.accountSid || password !== account.authToken) {
       response.status(401).json(twilioError(401, 20003, 'Authenticate'));
       return;
     }
+    if (options.faults.isDown(account.personality)) return void response.status(503).json(twilioError(503, 20503, 'Service unavailable'));
     const form = request.body as Record<string, string | undefined>;
     const to = form.To;
     const body = form.Body;
@@ -44,11 +52,11 @@ export function twilioApi(options: TwilioApiOptions): Router {
     if (decision === 'transient') return void response.status(503).json(twilioError(503, 20503, 'Service unavailable'));
 
     const sid = `SM${randomBytes(16).toString('hex')}`;
-    options.store.add({ id, channel: 'sms', to, content: { sid, from: form.From, body } });
+    options.store.add({ id, channel: 'sms', personality: account.personality, to, content: { sid, from: form.From, body } });
     const now = new Date().toUTCString();
     response.status(201).json({
       sid,
-      account_sid: options.accountSid,
+      account_sid: account.accountSid,
       api_version: '2010-04-01',
       body,
       date_created: now,
@@ -64,9 +72,9 @@ export function twilioApi(options: TwilioApiOptions): Router {
       price: null,
       price_unit: 'USD',
       status: 'queued',
-      subresource_uris: { media: `/2010-04-01/Accounts/${options.accountSid}/Messages/${sid}/Media.json` },
+      subresource_uris: { media: `/2010-04-01/Accounts/${account.accountSid}/Messages/${sid}/Media.json` },
       to,
-      uri: `/2010-04-01/Accounts/${options.accountSid}/Messages/${sid}.json`,
+      uri: `/2010-04-01/Accounts/${account.accountSid}/Messages/${sid}.json`,
     });
   });
   return router;

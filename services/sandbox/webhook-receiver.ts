@@ -1,6 +1,6 @@
 import express, { type Router } from 'express';
 import { verifyWebhook, WEBHOOK_HEADERS } from '../shared/webhook/signature';
-import type { FaultInjector } from './faults';
+import type { FaultInjector, Personality } from './faults';
 import type { MessageStore } from './message-store';
 
 export interface WebhookReceiverOptions {
@@ -10,11 +10,16 @@ export interface WebhookReceiverOptions {
   faults: FaultInjector;
 }
 
+/** The receiver's paths, one per personality (the backup stands for a second receiver of the same events). */
+export const WEBHOOK_PATHS: Readonly<Record<string, Personality>> = { '/webhooks/notifications': 'webhook-primary', '/webhooks/notifications-backup': 'webhook-backup' };
+
 /** A receiver that does what docs/webhooks.md asks of real ones: verify the signature on the raw body first. */
 export function webhookReceiver(options: WebhookReceiverOptions): Router {
   const router = express.Router();
-  router.post('/webhooks/notifications', express.raw({ type: '*/*', limit: '256kb' }), async (request, response) => {
+  router.post(Object.keys(WEBHOOK_PATHS), express.raw({ type: '*/*', limit: '256kb' }), async (request, response) => {
+    const personality = WEBHOOK_PATHS[request.path] as Personality;
     await options.faults.pause();
+    if (options.faults.isDown(personality)) return void response.status(503).json({ error: 'service_unavailable' });
     const rawBody = Buffer.isBuffer(request.body) ? request.body.toString('utf8') : '';
     const verdict = verifyWebhook(
       options.secrets,
@@ -34,7 +39,7 @@ export function webhookReceiver(options: WebhookReceiverOptions): Router {
     const decision = options.faults.decide('notif', recipient, id ?? rawBody);
     if (decision === 'permanent') return void response.status(400).json({ error: 'rejected_recipient' });
     if (decision === 'transient') return void response.status(503).json({ error: 'try_again' });
-    options.store.add({ id, channel: 'notif', to: recipient, content: { title: notification.title, body: notification.body, data: notification.data } });
+    options.store.add({ id, channel: 'notif', personality, to: recipient, content: { title: notification.title, body: notification.body, data: notification.data } });
     response.status(200).json({ received: true });
   });
   return router;

@@ -41,8 +41,11 @@ const context = { requestId: undefined, attempt: 1 };
 const WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 42).toString('base64')}`;
 const acceptedAt = () => new Date().toISOString();
 
-async function sendSms(id: string, body: string): Promise<void> {
-  const provider = createTwilioProvider({ TWILIO_API_URL: base });
+/** The sandbox's second Twilio account (personality twilio-backup), as the dev sms-worker's provider `backup` uses it. */
+const BACKUP_ACCOUNT = { TWILIO_ACCOUNT_SID: 'ACsandboxbackup0000000000000000000', TWILIO_AUTH_TOKEN: 'sandbox-backup-token' };
+
+async function sendSms(id: string, body: string, account: Record<string, string> = {}): Promise<void> {
+  const provider = createTwilioProvider({ TWILIO_API_URL: base, ...account });
   try {
     await provider.send({ id, type: 'sms', acceptedAt: acceptedAt(), payload: { to: '+14155550100', body } } as EnvelopeOf<'sms'>, context);
   } finally {
@@ -119,5 +122,22 @@ describe('the sandbox inbox page', () => {
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     await fetch(`${base}/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transientRate: 0, delayMs: 0 }) });
+  });
+
+  test('the provider switches take one personality down and back up; each message names the personality that took it', async () => {
+    const primary = page.getByRole('group', { name: 'twilio-primary' });
+    await primary.getByRole('button', { name: 'Take down' }).click();
+    await primary.getByRole('button', { name: 'Bring back up' }).waitFor();
+    expect(await (await fetch(`${base}/faults/providers`)).json()).toMatchObject({ 'twilio-primary': 'down', 'twilio-backup': 'up' });
+    await expect(sendSms('sms-browser-primary-down', 'refused by the primary')).rejects.toMatchObject({ status: 503 });
+
+    await sendSms('sms-browser-backup', 'taken by the backup', BACKUP_ACCOUNT);
+    await page.locator('li.message', { hasText: 'taken by the backup' }).getByText('via twilio-backup').waitFor();
+
+    // Switched back elsewhere (a test, curl): the page follows, and the primary takes messages again.
+    await fetch(`${base}/faults/providers/twilio-primary`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ state: 'up' }) });
+    await primary.getByRole('button', { name: 'Take down' }).waitFor();
+    await sendSms('sms-browser-primary-back', 'the primary again');
+    await page.locator('li.message', { hasText: 'the primary again' }).getByText('via twilio-primary').waitFor();
   });
 });

@@ -1,5 +1,6 @@
 import * as amqp from 'amqplib';
 import { amqpUrl, drainQueue, purgeAllQueues } from '../support/broker';
+import { waitFor } from '../support/wait';
 
 /** Opens a channel as `user`; errors are surfaced through the returned promise, never as unhandled events. */
 async function connectAs(user: string) {
@@ -68,6 +69,30 @@ describe('each service user may do only its own job', () => {
   test('a worker may publish to the retry and dead-letter exchanges', async () => {
     await publishConfirmed('relay-sms-worker', 'relay.dead', 'sms');
     expect(await drainQueue('relay.sms.dead')).toHaveLength(1);
+  });
+
+  test('a worker may share circuit states: its own server-named queue on relay.circuits, bound and published with its own type only', async () => {
+    const connection = await connectAs('relay-sms-worker');
+    try {
+      const channel = await connection.createConfirmChannel();
+      const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+      expect(queue).toMatch(/^amq\.gen-/);
+      await channel.bindQueue(queue, 'relay.circuits', 'sms.*');
+      channel.publish('relay.circuits', 'sms.state', Buffer.from('{}'));
+      await channel.waitForConfirms();
+      await waitFor('the announcement in its own queue', async () => (await channel.get(queue, { noAck: true })) || undefined);
+    } finally {
+      await connection.close().catch(() => undefined);
+    }
+    // A named queue is still topology it may not declare; another type's circuits are not its to read or set.
+    expect(await expectRefused('relay-sms-worker', (channel) => channel.assertQueue('rogue', { exclusive: true }))).toMatch(/403/);
+    expect(
+      await expectRefused('relay-sms-worker', async (channel) => {
+        const { queue } = await channel.assertQueue('', { exclusive: true });
+        await channel.bindQueue(queue, 'relay.circuits', 'email.*');
+      }),
+    ).toMatch(/403/);
+    expect(await expectRefused('relay-sms-worker', async (channel) => channel.publish('relay.circuits', 'email.state', Buffer.from('{}')))).toMatch(/403/);
   });
 
   test('the ops user may read dead letters but not work queues', async () => {

@@ -76,6 +76,7 @@ describe('alertExpressions', () => {
       'RelayBrokerResourceAlarm',
       'RelayDeadLettersIncreasing',
       'RelayEndToEndLatencyHigh',
+      'RelayProviderCircuitOpen',
       'RelayProviderCredentialsRejected',
       'RelayPublishFailures',
       'RelayQueueBacklogGrowing',

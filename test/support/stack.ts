@@ -46,6 +46,8 @@ export async function postJson(path: string, body: unknown, headers: Record<stri
 export interface SandboxMessage {
   id?: string;
   channel: 'sms' | 'email' | 'notif';
+  /** Which provider the sandbox played (`twilio-primary`, `smtp-backup`, ...). */
+  personality: string;
   to: string;
   receivedAt: string;
   content: Record<string, unknown>;

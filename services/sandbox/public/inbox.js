@@ -65,6 +65,7 @@ function renderMessage(message) {
       element('span', { className: 'to', text: message.to }),
       element('time', { datetime: message.receivedAt, text: time.toLocaleTimeString() }),
       element('span', { text: `id ${message.id || '(none)'}` }),
+      element('span', { className: 'via', text: `via ${message.personality || '?'}` }),
     ),
     ...renderContent(message),
   );
@@ -130,6 +131,22 @@ async function setFaults(settings) {
   else $('#faults-status').textContent = `PUT /faults answered ${response.status}`;
 }
 
+/** One row per provider personality: its state and a button that switches it. */
+function showProviders(states) {
+  const rows = Object.entries(states).map(([name, current]) => {
+    const down = current === 'down';
+    const button = element('button', { type: 'button', 'data-provider': name, 'aria-pressed': String(down), className: down ? 'danger' : undefined, text: down ? 'Bring back up' : 'Take down' });
+    button.addEventListener('click', () => void setProvider(name, down ? 'up' : 'down'));
+    return element('div', { className: 'provider', role: 'group', 'aria-label': name, 'data-state': current }, element('span', { className: 'label', text: name }), element('span', { className: `state ${current}`, text: current }), button);
+  });
+  $('#providers').replaceChildren(...rows);
+}
+
+async function setProvider(name, next) {
+  const response = await fetch(`/faults/providers/${encodeURIComponent(name)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ state: next }) });
+  if (response.ok) showProviders(await response.json());
+}
+
 function follow() {
   const events = new EventSource('/events');
   const live = $('#live');
@@ -154,6 +171,7 @@ function follow() {
     renderAll();
   });
   events.addEventListener('faults', (event) => showFaults(JSON.parse(event.data)));
+  events.addEventListener('providers', (event) => showProviders(JSON.parse(event.data)));
 }
 
 document.addEventListener('DOMContentLoaded', () => {

@@ -13,6 +13,12 @@ export const RETRY_EXCHANGE = 'relay.retry';
 /** Direct exchange for dead letters, routing key = message type. */
 export const DEAD_LETTER_EXCHANGE = 'relay.dead';
 
+/**
+ * Topic exchange on which the replicas of a worker share their providers' circuit states (failover/circuit-bus.ts);
+ * routing key `<type>.state` or `<type>.sync`. Each replica reads it through an exclusive server-named queue.
+ */
+export const CIRCUITS_EXCHANGE = 'relay.circuits';
+
 /** Delay tiers that exist as queues (TTL set by policy); RETRY_DELAYS may only name these. */
 export const RETRY_TIERS = { '1s': 1000, '5s': 5000, '30s': 30_000, '2m': 120_000 } as const;
 export type RetryTier = keyof typeof RETRY_TIERS;

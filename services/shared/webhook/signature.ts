@@ -84,4 +84,4 @@ export function verifyWebhook(
 export const SANDBOX_WEBHOOK_SECRET = 'whsec_cmVsYXktc3RhY2stZGV2LXdlYmhvb2stc2VjcmV0ISE=';
 
 /** The sandbox's webhook sink, natively and in compose. */
-export const SANDBOX_WEBHOOK_URLS: readonly string[] = ['http://127.0.0.1:8025/webhooks/notifications', 'http://sandbox:8025/webhooks/notifications'];
+export const SANDBOX_WEBHOOK_URLS: readonly string[] = ['http://127.0.0.1:8025/webhooks/notifications', 'http://sandbox:8025/webhooks/notifications'].flatMap((url) => [url, `${url}-backup`]);

@@ -5,10 +5,13 @@ import { startOpsServer } from '../http/ops-server';
 import { BrokerConnection } from '../messaging/connection';
 import { QueueConsumer } from '../messaging/consumer';
 import { ConfirmPublisher } from '../messaging/publisher';
-import { DEAD_LETTER_EXCHANGE, RETRY_EXCHANGE, retryQueue, workQueue, type MessageType } from '../messaging/topology';
+import { CIRCUITS_EXCHANGE, DEAD_LETTER_EXCHANGE, RETRY_EXCHANGE, retryQueue, workQueue, type MessageType } from '../messaging/topology';
 import { TopologyError } from '../messaging/errors';
 import { createRegistry } from '../metrics/registry';
 import { installProcessHandlers } from '../process/process-handlers';
+import type { NamedProvider } from '../failover/providers-config';
+import { SYNC_ANSWER_MS, SYNC_MAX_WAIT_MS } from '../failover/circuit-bus';
+import { createWorkerFailover } from '../failover/worker-failover';
 import { CredentialsPause } from './credentials-pause';
 import { createDeliveryHandler } from './delivery-handler';
 import type { Provider } from './provider';
@@ -20,17 +23,24 @@ export interface WorkerDefinition<T extends MessageType> {
   type: T;
   /** Default native metrics port (9101 sms, 9102 email, 9103 notif). */
   metricsPort: number;
-  /** Reads the provider's own settings (throws ConfigError naming the variable) and builds it. */
-  createProvider: (env: NodeJS.ProcessEnv, logger: Logger) => Provider<T>;
+  /**
+   * Reads the providers' own settings (throws ConfigError naming the variable) and builds them, in failover order
+   * (failover/providers-config.ts).
+   */
+  createProviders: (env: NodeJS.ProcessEnv, logger: Logger) => NamedProvider<T>[];
 }
 
+type TopologyCheck = [string, (channel: amqp.Channel) => Promise<unknown>];
+
 /** Checks, once per process, that the broker has what this worker needs; it never declares anything. */
-async function verifyTopology(model: amqp.ChannelModel, type: MessageType, config: WorkerConfig): Promise<void> {
-  const needed: Array<[string, (channel: amqp.Channel) => Promise<unknown>]> = [
+async function verifyTopology(model: amqp.ChannelModel, type: MessageType, config: WorkerConfig, failover: boolean): Promise<void> {
+  const circuits: TopologyCheck = [`exchange ${CIRCUITS_EXCHANGE} (several providers)`, (channel) => channel.checkExchange(CIRCUITS_EXCHANGE)];
+  const needed: TopologyCheck[] = [
     [`queue ${workQueue(type)}`, (channel) => channel.checkQueue(workQueue(type))],
     [`exchange ${RETRY_EXCHANGE}`, (channel) => channel.checkExchange(RETRY_EXCHANGE)],
     [`exchange ${DEAD_LETTER_EXCHANGE}`, (channel) => channel.checkExchange(DEAD_LETTER_EXCHANGE)],
-    ...config.RETRY_DELAYS.map((tier): [string, (channel: amqp.Channel) => Promise<unknown>] => [
+    ...(failover ? [circuits] : []),
+    ...config.RETRY_DELAYS.map((tier): TopologyCheck => [
       `queue ${retryQueue(tier)} (RETRY_DELAYS)`,
       (channel) => channel.checkQueue(retryQueue(tier)),
     ]),
@@ -54,10 +64,10 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
   const logger = createLogger(service);
   installProcessHandlers(logger);
   let config: WorkerConfig;
-  let provider: Provider<T>;
+  let providers: NamedProvider<T>[];
   try {
     config = loadConfig(workerConfigSchema({ amqpUser: `relay-${service}`, metricsPort: definition.metricsPort }));
-    provider = definition.createProvider(process.env, logger);
+    providers = definition.createProviders(process.env, logger);
   } catch (error) {
     logger.fatal({ err: error }, 'worker cannot start');
     process.exit(1);
@@ -65,11 +75,14 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
 
   const registry = createRegistry();
   const metrics = createWorkerMetrics(registry);
+  const type = definition.type;
   const connection = new BrokerConnection({ url: config.AMQP_URL, name: service }, logger);
+  const failover = createWorkerFailover(type, providers, { config, metrics, logger, connection });
+  const provider: Provider<T> = failover.provider;
   connection.on('connected', () => metrics.brokerConnected.set(1));
   connection.on('disconnected', () => metrics.brokerConnected.set(0));
   connection.once('connected', (model: amqp.ChannelModel) => {
-    verifyTopology(model, definition.type, config).catch((error: Error) => {
+    verifyTopology(model, definition.type, config, providers.length > 1).catch((error: Error) => {
       logger.fatal({ err: error }, 'worker cannot start');
       process.exit(1);
     });
@@ -77,7 +90,7 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
 
   // Every item of every prefetched delivery may need a retry or dead-letter publish at once.
   const publisher = new ConfirmPublisher(connection, logger, { maxInFlight: config.PREFETCH * 100 });
-  const type = definition.type;
+  failover.bus?.start();
   metrics.credentialsRejected.set({ type }, 0);
   metrics.consuming.set({ type }, 0);
   const credentials = new CredentialsPause({
@@ -100,6 +113,12 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
     handler,
     onConsumingChange: (consuming) => metrics.consuming.set({ type }, consuming ? 1 : 0),
   });
+  if (failover.bus) {
+    // A starting replica's first deliveries wait until it has heard the other replicas' open circuits, so it does
+    // not spend a prefetch worth of calls on a provider they already know is down.
+    void consumer.pauseFor(SYNC_MAX_WAIT_MS);
+    void failover.bus.joined.then(() => consumer.pauseFor(SYNC_ANSWER_MS));
+  }
   connection.start();
 
   const server = await startOpsServer({
@@ -107,7 +126,7 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
     registry,
     ready: () => connection.state === 'connected' && consumer.consuming && publisher.ready,
   });
-  logger.info({ metricsPort: config.METRICS_PORT, prefetch: config.PREFETCH, retryDelays: config.RETRY_DELAYS }, 'worker started');
+  logger.info({ metricsPort: config.METRICS_PORT, prefetch: config.PREFETCH, retryDelays: config.RETRY_DELAYS, providers: providers.map(({ name }) => name) }, 'worker started');
   process.send?.('ready');
 
   let shuttingDown = false;
@@ -119,6 +138,7 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
     await consumer.stop(config.SHUTDOWN_TIMEOUT_MS);
     await publisher.settle(1000);
     await publisher.close();
+    await failover.bus?.close();
     await connection.close();
     await provider.close().catch(() => undefined);
     server.close();

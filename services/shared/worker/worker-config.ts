@@ -34,6 +34,10 @@ export function workerConfigSchema(defaults: { amqpUser: string; metricsPort: nu
     /** First pause of consumption after the provider refused our credentials; doubles up to the max. */
     CREDENTIALS_PAUSE_MIN_MS: positiveIntVar(5000),
     CREDENTIALS_PAUSE_MAX_MS: positiveIntVar(300_000),
+    /** Consecutive transient failures or timeouts of one provider that open its circuit (docs/failover.md). */
+    CIRCUIT_FAILURE_THRESHOLD: positiveIntVar(5),
+    /** How long an open circuit sends traffic to the next provider before one probe tries it again. */
+    CIRCUIT_OPEN_MS: positiveIntVar(10_000),
     /** How long a drain may take on SIGTERM; must stay below PM2's kill_timeout (15 s). */
     SHUTDOWN_TIMEOUT_MS: positiveIntVar(10_000),
     LOG_LEVEL: logLevelVar,

@@ -32,6 +32,18 @@ export function createWorkerMetrics(registry: Registry) {
       labelNames: ['type', 'kind'] as const,
       registers: [registry],
     }),
+    providerRequests: new Counter({
+      name: 'provider_requests_total',
+      help: 'Calls to each configured provider, by outcome (delivered, transient, permanent, credentials)',
+      labelNames: ['type', 'provider', 'outcome'] as const,
+      registers: [registry],
+    }),
+    circuitState: new Gauge({
+      name: 'provider_circuit_state',
+      help: "State of each provider's circuit, shared by the worker's replicas: 0 closed, 1 half-open (one probe), 2 open (traffic goes to the next provider)",
+      labelNames: ['type', 'provider'] as const,
+      registers: [registry],
+    }),
     inFlight: new Gauge({
       name: 'messages_in_flight',
       help: 'Messages this worker is handling right now',
