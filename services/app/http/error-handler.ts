@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { BrokerUnavailableError } from '../../shared/messaging/errors';
 import { LimiterUnavailableError } from '../limits/rate-limits';
+import { StatusUnavailableError } from './status-routes';
 
 /** Body-parser's errors carry `type` and `status`; see https://github.com/expressjs/body-parser#errors */
 interface ParserError {
@@ -24,6 +25,11 @@ export function errorHandler(retryAfterSeconds: number): ErrorRequestHandler {
     if (error instanceof LimiterUnavailableError) {
       request.log.warn({ err: error }, 'answering 503: rate limiter unavailable');
       response.set('Retry-After', String(retryAfterSeconds)).status(503).json({ error: 'rate_limiter_unavailable' });
+      return;
+    }
+    if (error instanceof StatusUnavailableError) {
+      request.log.warn({ err: error }, 'answering 503: status database unavailable');
+      response.set('Retry-After', String(retryAfterSeconds)).status(503).json({ error: 'status_unavailable' });
       return;
     }
     const parserError = error as ParserError;
