@@ -34,7 +34,7 @@ start_server() {
 
 migrate() {
   DATABASE_URL=$url node "$root/node_modules/node-pg-migrate/bin/node-pg-migrate.js" up \
-    --migrations-dir "$root/db/migrations" --migrations-table pgmigrations --no-check-order >/dev/null
+    --migrations-dir "$root/db/migrations" --migrations-table pgmigrations >/dev/null
   echo "postgres: schema up to date (db/migrations)"
 }
 

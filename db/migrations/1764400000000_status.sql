@@ -10,6 +10,8 @@ CREATE TABLE status_messages (
   status text NOT NULL,
   status_rank smallint NOT NULL,
   status_at timestamptz NOT NULL,
+  -- The detail of the event that set the current status (what a status change tells the client).
+  status_detail text,
   attempts integer NOT NULL DEFAULT 0,
   provider text,
   provider_message_id text,
