@@ -1,5 +1,4 @@
 import type * as amqp from 'amqplib';
-import { isDatabaseUnavailable } from '../shared/db/pool';
 import type { Logger } from '../shared/logger/logger';
 import { backoffDelayMs } from '../shared/messaging/backoff';
 import type { DeliveryContext, HandlerOutcome } from '../shared/messaging/consumer';
@@ -138,24 +137,23 @@ export class StatusBatcher {
   }
 
   /**
-   * One transaction for the batch. An error that is not the database being away (a value it refuses) would fail
-   * every retry: the deliveries are then written one by one and the ones still refused are dropped and reported.
+   * One transaction for the batch. A value the database refuses (a data exception or constraint violation: SQLSTATE
+   * classes 22, 23) would fail every retry: the deliveries are then written one by one and the ones still refused
+   * are dropped and reported. Anything else (database away, schema missing) holds the batch.
    */
   private async writeOnce(batch: Waiting[]): Promise<void> {
     try {
       this.options.onWritten(await this.options.write(batch.flatMap((item) => item.events)));
       return;
     } catch (error) {
-      if (isDatabaseUnavailable(error) || batch.length === 1) {
-        if (!isDatabaseUnavailable(error)) return this.refuse(batch[0] as Waiting, error);
-        throw error;
-      }
+      if (!isDataRefusal(error)) throw error;
+      if (batch.length === 1) return this.refuse(batch[0] as Waiting, error);
     }
     for (const item of batch) {
       try {
         this.options.onWritten(await this.options.write(item.events));
       } catch (error) {
-        if (isDatabaseUnavailable(error)) throw error;
+        if (!isDataRefusal(error)) throw error;
         this.refuse(item, error);
       }
     }
@@ -171,4 +169,9 @@ export class StatusBatcher {
     if (up) this.logger.info('status database answering again; catching up');
     this.options.onDatabase(up);
   }
+}
+
+function isDataRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^2[23]/.test(code);
 }
