@@ -11,6 +11,8 @@ beforeAll(() => {
   pool = testPool();
 });
 afterAll(async () => {
+  // The changes the tests did not read would otherwise go out with the next status service a test starts.
+  await pool.query("DELETE FROM status_outbox WHERE body->>'keyName' = 'writer-key'");
   await pool.end();
 });
 
