@@ -57,6 +57,9 @@ export class BrokerStatusReporter implements StatusReporter {
       labelNames: ['outcome'] as const,
       registers,
     });
+    // Both series from the start, so "nothing dropped" reads as 0 rather than as no data.
+    this.reported.inc({ outcome: 'published' }, 0);
+    this.reported.inc({ outcome: 'dropped' }, 0);
     const waiting = () => this.buffer.length;
     new Gauge({
       name: 'status_events_buffered',
