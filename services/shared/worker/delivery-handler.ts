@@ -1,5 +1,5 @@
 import type * as amqp from 'amqplib';
-import { decodeDelivery, encodeEnvelope, PoisonMessageError, type EnvelopeOf } from '../envelope/envelope';
+import { BATCH_CONTENT_TYPE, decodeDelivery, encodeEnvelope, PoisonMessageError, type EnvelopeOf } from '../envelope/envelope';
 import type { Logger } from '../logger/logger';
 import { backoffDelayMs } from '../messaging/backoff';
 import type { DeliveryContext, HandlerOutcome } from '../messaging/consumer';
@@ -93,11 +93,12 @@ export function createDeliveryHandler<T extends MessageType>(deps: DeliveryHandl
     return (await attempt()) ? undefined : attempt;
   };
 
-  const deadLetter = (copy: Copy, reason: DeadReason, attempts: number, lastError: string, timestamp: number | undefined): Promise<ItemResult> =>
+  /** `statusId`: the message whose status becomes `failed` (default the copy's id; none for an undecodable group commit). */
+  const deadLetter = (copy: Copy, reason: DeadReason, attempts: number, lastError: string, timestamp: number | undefined, statusId = copy.messageId): Promise<ItemResult> =>
     republish(copy, DEAD_LETTER_EXCHANGE, { [HEADERS.deadReason]: reason, [HEADERS.attempt]: attempts, [HEADERS.lastError]: lastError }, timestamp, () => {
       metrics.processed.inc({ type, outcome: 'dead_lettered' });
       logger.warn({ messageId: copy.messageId, reason, attempts, lastError }, 'message dead-lettered');
-      report(copy.messageId, 'failed', { ...(attempts > 0 ? { attempt: attempts } : {}), detail: `${reason}: ${lastError}`.slice(0, 500) });
+      report(statusId, 'failed', { ...(attempts > 0 ? { attempt: attempts } : {}), detail: `${reason}: ${lastError}`.slice(0, 500) });
     });
 
   const deliver = async (envelope: EnvelopeOf<T>, attemptsBefore: number, baseHeaders: Record<string, unknown>, timestamp: number | undefined): Promise<ItemResult> => {
@@ -192,7 +193,9 @@ export function createDeliveryHandler<T extends MessageType>(deps: DeliveryHandl
       items = decodeDelivery(message.content, properties.contentType);
     } catch (error) {
       if (!(error instanceof PoisonMessageError)) throw error;
-      return settleAll([await deadLetter(raw, 'poison', attemptsBefore, error.message, timestamp)], context?.signal);
+      // An undecodable group commit carries `batch-<first id>`, which is no message of anyone's: no status for it.
+      const statusId = properties.contentType === BATCH_CONTENT_TYPE ? undefined : raw.messageId;
+      return settleAll([await deadLetter(raw, 'poison', attemptsBefore, error.message, timestamp, statusId)], context?.signal);
     }
     const results = await Promise.all(
       items.map((item) => {
