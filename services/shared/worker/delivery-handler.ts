@@ -93,12 +93,12 @@ export function createDeliveryHandler<T extends MessageType>(deps: DeliveryHandl
     return (await attempt()) ? undefined : attempt;
   };
 
-  /** `statusId`: the message whose status becomes `failed` (default the copy's id; none for an undecodable group commit). */
-  const deadLetter = (copy: Copy, reason: DeadReason, attempts: number, lastError: string, timestamp: number | undefined, statusId = copy.messageId): Promise<ItemResult> =>
+  /** `statusId`: the message whose status becomes `failed` (default the copy's id; null: none, an undecodable group commit). */
+  const deadLetter = (copy: Copy, reason: DeadReason, attempts: number, lastError: string, timestamp: number | undefined, statusId: string | null | undefined = copy.messageId): Promise<ItemResult> =>
     republish(copy, DEAD_LETTER_EXCHANGE, { [HEADERS.deadReason]: reason, [HEADERS.attempt]: attempts, [HEADERS.lastError]: lastError }, timestamp, () => {
       metrics.processed.inc({ type, outcome: 'dead_lettered' });
       logger.warn({ messageId: copy.messageId, reason, attempts, lastError }, 'message dead-lettered');
-      report(statusId, 'failed', { ...(attempts > 0 ? { attempt: attempts } : {}), detail: `${reason}: ${lastError}`.slice(0, 500) });
+      report(statusId ?? undefined, 'failed', { ...(attempts > 0 ? { attempt: attempts } : {}), detail: `${reason}: ${lastError}`.slice(0, 500) });
     });
 
   const deliver = async (envelope: EnvelopeOf<T>, attemptsBefore: number, baseHeaders: Record<string, unknown>, timestamp: number | undefined): Promise<ItemResult> => {
@@ -194,7 +194,7 @@ export function createDeliveryHandler<T extends MessageType>(deps: DeliveryHandl
     } catch (error) {
       if (!(error instanceof PoisonMessageError)) throw error;
       // An undecodable group commit carries `batch-<first id>`, which is no message of anyone's: no status for it.
-      const statusId = properties.contentType === BATCH_CONTENT_TYPE ? undefined : raw.messageId;
+      const statusId = properties.contentType === BATCH_CONTENT_TYPE ? null : raw.messageId;
       return settleAll([await deadLetter(raw, 'poison', attemptsBefore, error.message, timestamp, statusId)], context?.signal);
     }
     const results = await Promise.all(
