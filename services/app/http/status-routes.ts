@@ -54,9 +54,13 @@ const idSchema = z.string().regex(/^[\w.:-]{1,128}$/);
  */
 export function statusRoutes(deps: StatusRoutesDeps): Router {
   const router = express.Router();
+  // The /v1 router mounted before this one has usually authenticated the request already; standing alone, this
+  // router still refuses a request without a valid key.
+  const auth = authenticate(deps.keys);
+  const authenticated: express.RequestHandler = (request, response, next) => (request.apiKey ? next() : auth(request, response, next));
   const read = <T>(work: () => Promise<T>): Promise<T> => work().catch((error: unknown) => Promise.reject(new StatusUnavailableError((error as Error).message)));
 
-  router.get('/v1/messages/:id', authenticate(deps.keys), async (request, response, next) => {
+  router.get('/v1/messages/:id', authenticated, async (request, response, next) => {
     try {
       const id = idSchema.safeParse(request.params.id);
       if (!id.success) return void response.status(404).json({ error: 'not_found' });
@@ -68,7 +72,7 @@ export function statusRoutes(deps: StatusRoutesDeps): Router {
     }
   });
 
-  router.get('/v1/messages', authenticate(deps.keys), async (request, response, next) => {
+  router.get('/v1/messages', authenticated, async (request, response, next) => {
     try {
       const query = listQuerySchema.safeParse(request.query);
       if (!query.success) return void response.status(400).json({ error: 'validation_failed', details: toValidationDetails(query.error) });
