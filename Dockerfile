@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image for every Node service (app, sms/email/notif workers, sandbox); the compose `command` picks the
+# One image for every Node service (app, sms/email/notif workers, status service, sandbox); the compose `command` picks the
 # service by naming its PM2 ecosystem file, e.g. `command: ["services/sms-worker/ecosystem.config.js"]`.
 # test/compose/production-layout.test.ts rebuilds the runtime layout below without Docker: keep them in step.
 
@@ -16,7 +16,8 @@ RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY . .
 # /out is exactly what the runtime stage gets: package.json, dist/, the ecosystem files and the plain-JS helpers
 # they require (services/shared/pm2/): PM2 reads those before anything is compiled, so every .js file under
-# services/ goes in, paths preserved, and so does the sandbox's static inbox page (services/sandbox/public). `ls`
+# services/ goes in, paths preserved, and so does the sandbox's static inbox page (services/sandbox/public), and the
+# status schema's migrations (db/migrations, applied by the status service at start). `ls`
 # fails the build if no services/*/ecosystem.config.js exists; the root dev ecosystem is optional.
 RUN npm run build \
  && ls services/*/ecosystem.config.js \
@@ -25,6 +26,7 @@ RUN npm run build \
  && cp -R dist /out/dist \
  && find services -name '*.js' -not -path '*/node_modules/*' -exec cp --parents {} /out/ \; \
  && cp -R --parents services/sandbox/public /out/ \
+ && cp -R --parents db/migrations /out/ \
  && if [ -f ecosystem.dev.config.js ]; then cp ecosystem.dev.config.js /out/; fi
 
 # --- deps: production dependencies only (pm2 is one of them) ----------------------------------------------

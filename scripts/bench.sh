@@ -8,7 +8,8 @@
 #      (e.g. "+S 1:1") for this run only, and restart it with the committed settings afterwards.
 #      BENCH_RATE=<requests/s>: fixed-rate mode, open-loop load at that constant arrival rate for BENCH_SECONDS
 #      (accept and end-to-end p50/p95/p99, late and dropped requests per design); BENCH_MAX_INFLIGHT (1000),
-#      BENCH_LATE_MS (10).
+#      BENCH_LATE_MS (10). STATUS_TRACKING=false: our stack without delivery status (no reporters, no status
+#      service); by default the status service runs and PostgreSQL is started if it is not running.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -23,6 +24,11 @@ if [ -n "${BENCH_BROKER_ERL_ARGS:-}" ]; then
   RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="$BENCH_BROKER_ERL_ARGS" scripts/broker.sh resume >&2
 elif ! scripts/broker.sh status >/dev/null 2>&1; then
   scripts/broker.sh start >&2
+fi
+
+# The status database, for the status service (STATUS_TRACKING=false leaves both out); left running like the broker.
+if [ "${STATUS_TRACKING:-true}" != false ] && ! scripts/postgres.sh status >/dev/null 2>&1; then
+  scripts/postgres.sh start >&2
 fi
 
 # One HTTP process per design by default: on 2 cores the workers, the broker, the sandbox and the load generator

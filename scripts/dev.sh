@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make dev`: the whole stack without Docker, in the foreground. A private RabbitMQ node from rabbitmq/, then the
-# sandbox, the app (PM2 cluster mode) and the three workers under one pm2-runtime, plus Prometheus and Alertmanager
+# sandbox, the app (PM2 cluster mode), the three workers and the status service under one pm2-runtime, a private
+# PostgreSQL (scripts/postgres.sh, port 5433, data kept in .run between runs), plus Prometheus and Alertmanager
 # when they are installed. Ctrl-C (or SIGTERM) stops every process this script started, by PID.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,11 +24,18 @@ cleanup() {
   if [ -n "$prom_pid" ]; then kill "$prom_pid" 2>/dev/null || true; wait "$prom_pid" 2>/dev/null || true; fi
   if [ -n "$am_pid" ]; then kill "$am_pid" 2>/dev/null || true; wait "$am_pid" 2>/dev/null || true; fi
   scripts/broker.sh stop || true
+  scripts/postgres.sh stop || true
   echo "dev: stopped"
 }
 trap cleanup INT TERM EXIT
 
 scripts/broker.sh start
+# The status database keeps its data between runs (resume), and is created on the first (start applies db/migrations).
+if [ -d "${RELAY_PG_DIR:-$run_dir/postgres-${RELAY_PG_PORT:-5433}}/data" ]; then
+  scripts/postgres.sh resume && scripts/postgres.sh migrate
+else
+  scripts/postgres.sh start
+fi
 
 if command -v prometheus >/dev/null 2>&1 && [ -f prometheus/prometheus.dev.yml ]; then
   prometheus --config.file=prometheus/prometheus.dev.yml --storage.tsdb.path="$run_dir/prometheus" \
@@ -76,5 +84,5 @@ export NOTIF_BACKUP_WEBHOOK_URL=${NOTIF_BACKUP_WEBHOOK_URL:-http://127.0.0.1:${S
 export PM2_HOME=$run_dir/pm2
 node_modules/.bin/pm2-runtime ecosystem.dev.config.js &
 pm2_pid=$!
-echo "dev: app http://127.0.0.1:${PORT:-8080} (key: .run/dev-api-key), ops http://127.0.0.1:${OPS_PORT:-9100}/metrics, sandbox http://127.0.0.1:${SANDBOX_HTTP_PORT:-8025}, RabbitMQ UI http://127.0.0.1:15673 (relay-admin/relay-admin). Ctrl-C stops."
+echo "dev: app http://127.0.0.1:${PORT:-8080} (key: .run/dev-api-key), ops http://127.0.0.1:${OPS_PORT:-9100}/metrics, status service http://127.0.0.1:9104/metrics, status database postgres://relay@127.0.0.1:${RELAY_PG_PORT:-5433}/relay, sandbox http://127.0.0.1:${SANDBOX_HTTP_PORT:-8025}, RabbitMQ UI http://127.0.0.1:15673 (relay-admin/relay-admin). Ctrl-C stops."
 wait "$pm2_pid" || true

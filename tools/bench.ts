@@ -90,7 +90,10 @@ function startSandbox(): GroupProcess {
 async function startOurs(): Promise<Design> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-bench-pm2-'));
   const ecosystem = path.join(home, 'ecosystem.config.js');
-  const services = ['app', 'sms-worker', 'email-worker', 'notif-worker'];
+  // Status tracking is on by default, so its cost (reporters, the status service, PostgreSQL) is part of our
+  // figures; STATUS_TRACKING=false measures the stack without it (docs/status.md).
+  const tracking = process.env.STATUS_TRACKING !== 'false';
+  const services = ['app', 'sms-worker', 'email-worker', 'notif-worker', ...(tracking ? ['status-service'] : [])];
   // Our API authenticates and rate-limits every request (a SHA-256, a Map lookup and one counter round trip to
   // app-limits through PM2); the baseline has no auth. That cost is part of our figures: docs/performance.md.
   const loadKey = createLoadKey(home);
@@ -99,7 +102,7 @@ async function startOurs(): Promise<Design> {
   fs.writeFileSync(ecosystem, `module.exports = { apps: [${requires.join(', ')}] };\n`);
   const stack = startGroup('pm2-rabbitmq', path.join(ROOT, 'node_modules/.bin/pm2-runtime'), [ecosystem], { env: { PM2_HOME: home, ...QUIET, ...loadKey.env }, cwd: ROOT, cleanup: home });
   const alive = () => stack.child.exitCode === null;
-  await waitReady([`${APP_URL}/readyz`, ...[9101, 9102, 9103].map((port) => `http://127.0.0.1:${port}/readyz`)], 90_000, alive);
+  await waitReady([`${APP_URL}/readyz`, ...[9101, 9102, 9103, ...(tracking ? [9104] : [])].map((port) => `http://127.0.0.1:${port}/readyz`)], 90_000, alive);
   return {
     name: 'pm2-rabbitmq',
     stack,
@@ -268,7 +271,7 @@ async function runDesign(name: string, sandbox: GroupProcess): Promise<Record<st
       cpu_s_load: loadEndCpu,
       cpu_s_total: mergeCpu(loadEndCpu, report),
       processes: report.processes,
-      settings: { seconds: SECONDS, rate: RATE || null, connections: RATE ? null : CONNECTIONS, cpus: os.availableParallelism(), api_instances: process.env.API_INSTANCES ?? null, prefetch: process.env.PREFETCH ?? null, baseline_instances: process.env.BASELINE_INSTANCES ?? null },
+      settings: { seconds: SECONDS, rate: RATE || null, connections: RATE ? null : CONNECTIONS, cpus: os.availableParallelism(), api_instances: process.env.API_INSTANCES ?? null, prefetch: process.env.PREFETCH ?? null, status_tracking: process.env.STATUS_TRACKING !== 'false', baseline_instances: process.env.BASELINE_INSTANCES ?? null },
     };
   } catch (error) {
     process.stderr.write(`--- ${design.name} output (tail) ---\n${design.stack.output().slice(-3000)}\n`);

@@ -1,13 +1,15 @@
 /**
  * Workers: per worker job and per replica (`instance`, one per container when scaled), how fast messages are
  * processed, how long a provider call takes, what is in flight and which provider errors happen; per configured
- * provider (failover, docs/failover.md), its traffic, error rate and circuit state.
+ * provider (failover, docs/failover.md), its traffic, error rate and circuit state; then the delivery status the
+ * workers report, as the status service records it (docs/status.md).
  */
 import { RATE, WORKER_JOBS, finish, jobVariable, relayDashboard, row, timeSeries } from './panels';
 
 export const uid = 'relay-workers';
 
 const JOB = 'job=~"$job"';
+const STATUS = 'job="status-service"';
 
 export function build(): Record<string, unknown> {
   const duration = (q: number) =>
@@ -80,6 +82,23 @@ export function build(): Record<string, unknown> {
         timeSeries('Replicas up', [{ expr: `sum by (job) (up{${JOB}})`, legend: '{{job}}' }], {
           min: 0, description: 'Scraped replicas per worker (DNS discovery finds every `docker compose --scale` replica).',
         }),
+      )
+      .withRow(row('Delivery status'))
+      .withPanel(
+        timeSeries('Status transitions / s per channel', [
+          { expr: `sum by (channel, to) (rate(status_transitions_total{${STATUS}}[${RATE}]))`, legend: '{{channel}} → {{to}}' },
+        ], { unit: 'reqps', min: 0, description: 'Messages whose recorded status changed, by channel and new status (status-service, all replicas).' }),
+      )
+      .withPanel(
+        timeSeries('Status events / s by outcome', [
+          { expr: `sum by (outcome) (rate(status_events_total{${STATUS}}[${RATE}]))`, legend: '{{outcome}}' },
+          { expr: `sum by (outcome) (rate(status_events_reported_total{outcome="dropped"}[${RATE}]))`, legend: 'dropped by reporters' },
+        ], { unit: 'reqps', min: 0, description: 'recorded (new), duplicate (seen before), invalid (dropped and logged); reporters drop the oldest only while the broker is away for long.' }),
+      )
+      .withPanel(
+        timeSeries('Status database up', [
+          { expr: `min by (instance) (status_database_up{${STATUS}})`, legend: '{{instance}}' },
+        ], { min: 0, description: '0 while the status service cannot write: events wait in relay.status, nothing is lost.' }),
       ),
   );
 }

@@ -1,7 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { amqpUrlVar, logLevelVar, portVar, positiveIntVar, stringVar } from '../shared/config/load-config';
+import { databasePasswordFileVar } from '../shared/db/database-url';
+import { amqpUrlVar, booleanVar, logLevelVar, portVar, positiveIntVar, stringVar } from '../shared/config/load-config';
 
 /** A comma-separated env list, trimmed, empty items dropped. */
 const listVar = (fallback: string) =>
@@ -51,6 +52,15 @@ export const appConfigSchema = z
     DRAIN_IDLE_GRACE_MS: positiveIntVar(2000),
     /** Boot: longest wait for the broker (confirm channel open) before listening anyway (below PM2's listen_timeout). */
     READY_TIMEOUT_MS: positiveIntVar(10_000),
+    /** Report `queued` to relay.status after each confirm (docs/status.md); `false` turns status tracking off. */
+    STATUS_TRACKING: booleanVar(true),
+    /** The status database GET /v1/messages reads (read-only use; the status service writes it). */
+    DATABASE_URL: stringVar('postgres://relay@127.0.0.1:5433/relay'),
+    DATABASE_PASSWORD_FILE: databasePasswordFileVar,
+    /** Connections per app instance to the status database: reads are short, a few suffice. */
+    DATABASE_POOL_MAX: positiveIntVar(4),
+    /** Longest a status read may take (connect + query) before the API answers 503 status_unavailable. */
+    STATUS_QUERY_TIMEOUT_MS: positiveIntVar(2000),
     LOG_LEVEL: logLevelVar,
   })
   .transform((config) => ({

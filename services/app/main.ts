@@ -2,7 +2,10 @@ import { loadConfig } from '../shared/config/load-config';
 import { createLogger } from '../shared/logger/logger';
 import { BrokerConnection } from '../shared/messaging/connection';
 import { ConfirmPublisher } from '../shared/messaging/publisher';
+import { databaseUrlWithPassword } from '../shared/db/database-url';
+import { createPool } from '../shared/db/pool';
 import { createRegistry } from '../shared/metrics/registry';
+import { BrokerStatusReporter } from '../shared/status/broker-status-reporter';
 import { installProcessHandlers } from '../shared/process/process-handlers';
 import { startOpsServer } from '../shared/http/ops-server';
 import { appConfigSchema } from './app-config';
@@ -14,14 +17,17 @@ import { GroupCommitPublisher } from './group-commit';
 import { MessageIntake } from './message-intake';
 import { HttpDrain } from './http-drain';
 import { createApp } from './server';
+import { StatusQueries } from './status/status-queries';
 
 /** One PM2 cluster instance of the HTTP API. */
 async function main(): Promise<void> {
   const logger = createLogger('app');
   installProcessHandlers(logger);
   let config;
+  let databaseUrl: string;
   try {
     config = loadConfig(appConfigSchema);
+    databaseUrl = databaseUrlWithPassword(config.DATABASE_URL, config.DATABASE_PASSWORD_FILE);
   } catch (error) {
     logger.fatal({ err: error }, 'app cannot start');
     process.exit(1);
@@ -60,6 +66,14 @@ async function main(): Promise<void> {
     windowMs: config.GROUP_COMMIT_WINDOW_MS,
     onBatch: (size) => metrics.batchSize.observe(size),
   });
+  // Status events over a channel of their own, so nothing about status can close the channel messages go on.
+  const statusPublisher = new ConfirmPublisher(connection, logger, { maxInFlight: 16 });
+  const status = config.STATUS_TRACKING ? new BrokerStatusReporter(statusPublisher, logger, { registry }) : undefined;
+  // Reads only; the pool connects lazily, so the app starts and sends without the database.
+  const statusPool = createPool(
+    { url: databaseUrl, max: config.DATABASE_POOL_MAX, applicationName: `relay-app-${instanceId}`, connectionTimeoutMs: config.STATUS_QUERY_TIMEOUT_MS, queryTimeoutMs: config.STATUS_QUERY_TIMEOUT_MS, statementTimeoutMs: config.STATUS_QUERY_TIMEOUT_MS },
+    logger,
+  );
   connection.start();
 
   if (!(await limits.warmUp(10_000))) logger.warn('app-limits did not answer within 10 s; /v1 requests get 503 until it does');
@@ -69,7 +83,8 @@ async function main(): Promise<void> {
     port: config.OPS_PORT, host: config.OPS_HOST, registry, ready: () => ready() && !draining(), scrape: () => clusterMetrics.scrape(),
   });
   const app = createApp({
-    intake: new MessageIntake(groupCommit, metrics),
+    intake: new MessageIntake(groupCommit, metrics, status),
+    statusQueries: new StatusQueries(statusPool),
     metrics,
     keys,
     limits,
@@ -105,7 +120,10 @@ async function main(): Promise<void> {
     // answered, never cut after its message was stored.
     await drain?.drain(config.DRAIN_IDLE_GRACE_MS, config.SHUTDOWN_TIMEOUT_MS);
     await groupCommit.settle(config.SHUTDOWN_TIMEOUT_MS);
+    await status?.close(1000);
     await publisher.close();
+    await statusPublisher.close();
+    await statusPool.end().catch(() => undefined);
     await connection.close();
     await clusterMetrics.stop();
     keys.stop();

@@ -1,6 +1,7 @@
 import { createEnvelope, type EnvelopeOf } from '../shared/envelope/envelope';
 import { BrokerUnavailableError } from '../shared/messaging/errors';
 import type { MessageType } from '../shared/messaging/topology';
+import type { StatusReporter } from '../shared/status/status-event';
 import type { AppMetrics } from './app-metrics';
 import type { GroupCommitPublisher } from './group-commit';
 import { ANONYMOUS_CLIENT, idempotentMessageId } from './idempotency';
@@ -10,6 +11,8 @@ export interface AcceptOptions {
   idempotencyKey?: string;
   /** Who is calling (the API key's id once auth exists); scopes idempotency keys. Default "anonymous". */
   clientId?: string;
+  /** The API key's name: the owner the status API scopes this message to. */
+  ownerName?: string;
 }
 
 const UNAVAILABLE = new Set(['disconnected', 'blocked', 'buffer_full']);
@@ -20,7 +23,7 @@ const UNAVAILABLE = new Set(['disconnected', 'blocked', 'buffer_full']);
  * The same idempotency key from the same client always yields the same id (see idempotency.ts).
  */
 export class MessageIntake {
-  constructor(private readonly publisher: GroupCommitPublisher, private readonly metrics: AppMetrics) {}
+  constructor(private readonly publisher: GroupCommitPublisher, private readonly metrics: AppMetrics, private readonly status?: StatusReporter) {}
 
   async accept<T extends MessageType>(type: T, payload: EnvelopeOf<T>['payload'], requestId: string, options: AcceptOptions = {}): Promise<string> {
     // With an idempotency key the id is derived, so a retry (any instance, any time) carries the same id; the
@@ -35,6 +38,15 @@ export class MessageIntake {
       throw error;
     }
     this.metrics.published.inc({ type, outcome: 'confirmed' });
+    // After the confirm, never before: `queued` means durable. report() only buffers; the answer does not wait.
+    this.status?.report({
+      eventId: `${envelope.id}:queued`,
+      messageId: envelope.id,
+      channel: type,
+      status: 'queued',
+      at: envelope.acceptedAt,
+      ...(options.ownerName === undefined ? {} : { owner: { keyName: options.ownerName } }),
+    });
     return envelope.id;
   }
 }

@@ -10,9 +10,11 @@ import { errorHandler } from './http/error-handler';
 import { messageRoutes } from './http/message-routes';
 import { requestContext } from './http/request-context';
 import { requestMetrics } from './http/request-metrics';
+import { statusRoutes } from './http/status-routes';
 import type { RateLimits } from './limits/rate-limits';
 import type { MessageIntake } from './message-intake';
 import type { SmsPolicyOptions } from './sms-policy';
+import type { StatusQueries } from './status/status-queries';
 
 export interface AppDeps {
   intake: MessageIntake;
@@ -20,6 +22,8 @@ export interface AppDeps {
   keys: KeyStore;
   limits: RateLimits;
   smsPolicy: SmsPolicyOptions;
+  /** Reads of the status database (GET /v1/messages). */
+  statusQueries: StatusQueries;
   logger: Logger;
   /** Broker connected and publisher channel open. */
   ready: () => boolean;
@@ -49,6 +53,7 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(apiDocsRoutes());
   app.use(messageRoutes({ intake: deps.intake, keys: deps.keys, limits: deps.limits, smsPolicy: deps.smsPolicy, bodyLimit: deps.bodyLimit }));
+  app.use(statusRoutes({ keys: deps.keys, queries: deps.statusQueries }));
   app.use(batchRoutes({ intake: deps.intake, limits: deps.limits, smsPolicy: deps.smsPolicy, retryAfterSeconds: deps.retryAfterSeconds }));
   app.use((_request, response) => reply(response, 404, notFoundBody, { error: 'not_found' }));
   app.use(errorHandler(deps.retryAfterSeconds));

@@ -42,6 +42,7 @@ export function createWebhookProvider(env: NodeJS.ProcessEnv): Provider<'notif'>
   const config = loadConfig(webhookConfigSchema, env);
   return {
     type: 'notif',
+    acceptanceIsDelivery: true,
     async send(envelope, context) {
       const body = JSON.stringify({ id: envelope.id, acceptedAt: envelope.acceptedAt, attempt: context.attempt, ...envelope.payload });
       const timestamp = Math.floor(Date.now() / 1000);

@@ -19,7 +19,7 @@ const ALERTMANAGER_DEV_CONFIG = path.join(ROOT, 'alertmanager/alertmanager.dev.y
 const ARCHITECTURE = path.join(ROOT, 'docs/architecture.md');
 
 const WORKERS = ['sms-worker', 'email-worker', 'notif-worker'];
-const NODE_SERVICES = ['app', ...WORKERS, 'sandbox'];
+const NODE_SERVICES = ['app', ...WORKERS, 'sandbox', 'status-service'];
 
 /**
  * Variables each service needs set in its container. docs/architecture.md gives every variable a native
@@ -32,6 +32,8 @@ const REQUIRED_ENV: Record<string, string[]> = {
   'email-worker': ['AMQP_URL', 'METRICS_PORT', 'SMTP_URL'],
   'notif-worker': ['AMQP_URL', 'METRICS_PORT', 'NOTIF_WEBHOOK_URL', 'NOTIF_WEBHOOK_SECRET'],
   sandbox: ['SANDBOX_HTTP_PORT', 'SANDBOX_SMTP_PORT', 'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'NOTIF_WEBHOOK_SECRET'],
+  'status-service': ['AMQP_URL', 'METRICS_PORT', 'DATABASE_URL'],
+  postgres: ['POSTGRES_USER', 'POSTGRES_DB'],
   grafana: ['GF_SECURITY_ADMIN_USER', 'GF_SECURITY_ADMIN_PASSWORD'],
   k6: ['BASE_URL', 'PROMETHEUS_URL', 'K6_PROMETHEUS_RW_SERVER_URL', 'K6_PROMETHEUS_RW_TREND_STATS'],
 };
@@ -43,10 +45,11 @@ const HEALTH_PORT_VAR: Record<string, string> = {
   'email-worker': 'METRICS_PORT',
   'notif-worker': 'METRICS_PORT',
   sandbox: 'SANDBOX_HTTP_PORT',
+  'status-service': 'METRICS_PORT',
 };
 
 /** Scrape jobs docs/architecture.md names. */
-const PROMETHEUS_JOBS = ['app', 'sms-worker', 'email-worker', 'notif-worker', 'rabbitmq', 'rabbitmq-detailed', 'prometheus'];
+const PROMETHEUS_JOBS = ['app', 'sms-worker', 'email-worker', 'notif-worker', 'status-service', 'rabbitmq', 'rabbitmq-detailed', 'prometheus'];
 
 type Env = Record<string, string | undefined>;
 interface Healthcheck { test?: string[] | string; disable?: boolean }
@@ -176,6 +179,7 @@ function listeningPorts(name: string): number[] {
     return [flag ? portOf(flag) : name === 'prometheus' ? 9090 : 9093];
   }
   if (name === 'grafana') return [Number(env.GF_SERVER_HTTP_PORT ?? 3000)];
+  if (name === 'postgres') return [5432];
   if (name === 'sandbox') return [Number(env.SANDBOX_HTTP_PORT), Number(env.SANDBOX_SMTP_PORT)];
   if (name === 'app') return [Number(env.PORT), Number(env.OPS_PORT)];
   const portVar = HEALTH_PORT_VAR[name];
@@ -203,7 +207,7 @@ describe('docker-compose.yml', () => {
     const keys = Object.keys(raw).filter((k) => !k.startsWith('x-'));
     expect(keys).toEqual(['networks', 'volumes', 'services']);
     expect(Object.keys(services).sort()).toEqual(
-      ['alertmanager', 'app', 'email-worker', 'grafana', 'k6', 'notif-worker', 'postgres', 'prometheus', 'rabbitmq', 'sandbox', 'sms-worker'],
+      ['alertmanager', 'app', 'email-worker', 'grafana', 'k6', 'notif-worker', 'postgres', 'prometheus', 'rabbitmq', 'sandbox', 'sms-worker', 'status-service'],
     );
   });
 
@@ -313,6 +317,7 @@ describe('docker-compose.yml', () => {
 
   test('third-party healthchecks run a tool the image ships against the port and path the server answers', () => {
     expect(healthTest(services.rabbitmq!)).toEqual(['CMD', 'rabbitmq-diagnostics', '-q', expect.stringMatching(/^(ping|check_running|check_port_connectivity)$/)]);
+    expect(healthTest(services.postgres!)).toEqual(['CMD', 'pg_isready', '-U', 'relay', '-d', 'relay']);
     // prom/prometheus and prom/alertmanager are busybox-based, grafana/grafana Alpine-based: all have wget, no curl.
     const probes: Record<string, string> = { prometheus: '/-/ready', alertmanager: '/-/ready', grafana: '/api/health' };
     for (const [name, probePath] of Object.entries(probes)) {
@@ -374,12 +379,12 @@ describe('docker-compose.yml', () => {
     expect(unknown).toEqual([]);
   });
 
-  test.each(['app', ...WORKERS])("%s's AMQP_URL logs in as its own user on the compose broker's AMQP port, vhost relay", (name) => {
+  test.each(['app', ...WORKERS, 'status-service'])("%s's AMQP_URL logs in as its own user on the compose broker's AMQP port, vhost relay", (name) => {
     const url = new URL(environmentOf(services[name]!).AMQP_URL!);
     expect(url.protocol).toBe('amqp:');
     expect(url.hostname).toBe('rabbitmq');
     expect(Number(url.port)).toBe(listeningPorts('rabbitmq')[0]);
-    expect(url.username).toBe(`relay-${name}`);
+    expect(url.username).toBe(name === 'status-service' ? 'relay-status' : `relay-${name}`);
     expect(url.pathname).toBe('/relay');
   });
 

@@ -134,6 +134,7 @@ describe('the production image layout (Dockerfile runtime stage, built without D
       fs.copyFileSync(path.join(ROOT, 'services', file), path.join(layout, 'services', file));
     }
     fs.cpSync(path.join(ROOT, 'services/sandbox/public'), path.join(layout, 'services/sandbox/public'), { recursive: true });
+    fs.cpSync(path.join(ROOT, 'db/migrations'), path.join(layout, 'db/migrations'), { recursive: true });
     if (fs.existsSync(path.join(ROOT, 'ecosystem.dev.config.js'))) {
       fs.copyFileSync(path.join(ROOT, 'ecosystem.dev.config.js'), path.join(layout, 'ecosystem.dev.config.js'));
     }

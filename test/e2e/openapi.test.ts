@@ -12,6 +12,7 @@ import { testLogger } from '../support/messaging';
 import { OpenApiChecker, validateDocument, type Answer } from '../support/openapi-check';
 import { startService, stopAll } from '../support/processes';
 import { waitReady } from '../support/stack';
+import { waitFor } from '../support/wait';
 
 // The compiled app, three times, on ports of their own (so this file runs beside a native stack): `main` on the
 // private broker with in-process rate limits; `noBroker` whose broker is a closed port (503 broker_unavailable);
@@ -50,8 +51,17 @@ beforeAll(async () => {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   startService('app', appEnv('main'));
-  startService('app', { ...appEnv('noBroker'), AMQP_URL: `amqp://relay-app:relay-app@127.0.0.1:${await closedPort()}/relay`, READY_TIMEOUT_MS: '200' });
-  await waitReady([`${base('main')}/readyz`, `${base('noBroker')}/healthz`, `${base('noLimiter')}/readyz`], 60_000);
+  // Its status database is a closed port too (503 status_unavailable).
+  startService('app', {
+    ...appEnv('noBroker'),
+    AMQP_URL: `amqp://relay-app:relay-app@127.0.0.1:${await closedPort()}/relay`,
+    READY_TIMEOUT_MS: '200',
+    DATABASE_URL: `postgres://relay@127.0.0.1:${await closedPort()}/relay`,
+  });
+  // The status service records the `queued` of the message whose status the GET cases read.
+  const statusMetricsPort = await closedPort();
+  startService('status-service', { AMQP_URL: amqpUrl('relay-status'), METRICS_PORT: String(statusMetricsPort), LOG_LEVEL: 'fatal' });
+  await waitReady([`${base('main')}/readyz`, `${base('noBroker')}/healthz`, `${base('noLimiter')}/readyz`, `http://127.0.0.1:${statusMetricsPort}/readyz`], 60_000);
 }, 90_000);
 
 afterAll(async () => {
@@ -69,7 +79,10 @@ interface Case {
   /** Which key: none sends no Authorization header; a string is sent as the header itself. */
   key?: keyof typeof keys | 'none' | { authorization: string };
   method?: 'GET' | 'POST';
+  /** `{sent}` stands for the id of a message this test sent and the status service recorded. */
   path: string;
+  /** The path template of the description, when `path` is not one (ids, query strings). */
+  template?: string;
   body?: unknown;
   headers?: Record<string, string>;
   expect: number;
@@ -80,7 +93,7 @@ async function send(request: Case): Promise<Answer> {
   const authorization = key === 'none' ? {} : typeof key === 'object' ? key : { authorization: `Bearer ${keys[key]}` };
   const method = request.method ?? 'POST';
   const body = request.body === undefined ? undefined : Buffer.isBuffer(request.body) || typeof request.body === 'string' ? request.body : JSON.stringify(request.body);
-  const response = await fetch(`${base(request.target ?? 'main')}${request.path}`, {
+  const response = await fetch(`${base(request.target ?? 'main')}${request.path.replace('{sent}', sentId)}`, {
     method,
     headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...authorization, ...request.headers },
     body,
@@ -88,7 +101,7 @@ async function send(request: Case): Promise<Answer> {
   });
   const contentType = response.headers.get('content-type') ?? '';
   const text = await response.text();
-  return { method, path: request.path, status: response.status, headers: response.headers, contentType, body: contentType.startsWith('application/json') ? JSON.parse(text) : text };
+  return { method, path: request.template ?? request.path, status: response.status, headers: response.headers, contentType, body: contentType.startsWith('application/json') ? JSON.parse(text) : text };
 }
 
 const sms = { to: '+14155550100', body: 'openapi test' };
@@ -125,6 +138,15 @@ const cases: Array<[string, Case]> = [
   ['/v1/sms first to a recipient', { path: '/v1/sms', key: 'perRecipient', body: { ...sms, to: '+14155550199' }, expect: 202 }],
   ['/v1/sms again to the recipient', { path: '/v1/sms', key: 'perRecipient', body: { ...sms, to: '+14155550199' }, expect: 429 }],
   ['/v1/batch again to the recipient', { path: '/v1/batch', key: 'perRecipient', body: batchOf('sms', { ...sms, to: '+14155550199' }), expect: 429 }],
+  ['/v1/messages/{id} of a message the key sent', { method: 'GET', path: '/v1/messages/{sent}', template: '/v1/messages/{id}', expect: 200 }],
+  ['/v1/messages/{id} of another key', { method: 'GET', path: '/v1/messages/{sent}', template: '/v1/messages/{id}', key: 'smsOnly', expect: 404 }],
+  ['/v1/messages/{id} unknown', { method: 'GET', path: '/v1/messages/00000000-0000-4000-8000-000000000000', template: '/v1/messages/{id}', expect: 404 }],
+  ['/v1/messages/{id} without a key', { method: 'GET', path: '/v1/messages/{sent}', template: '/v1/messages/{id}', key: 'none', expect: 401 }],
+  ['/v1/messages/{id} with the database away', { target: 'noBroker', method: 'GET', path: '/v1/messages/{sent}', template: '/v1/messages/{id}', expect: 503 }],
+  ['/v1/messages', { method: 'GET', path: '/v1/messages?limit=2&channel=sms', template: '/v1/messages', expect: 200 }],
+  ['/v1/messages with a bad limit', { method: 'GET', path: '/v1/messages?limit=0', template: '/v1/messages', expect: 400 }],
+  ['/v1/messages without a key', { method: 'GET', path: '/v1/messages', key: 'none', expect: 401 }],
+  ['/v1/messages with the database away', { target: 'noBroker', method: 'GET', path: '/v1/messages', expect: 503 }],
   ['/healthz', { method: 'GET', path: '/healthz', key: 'none', expect: 200 }],
   ['/readyz', { method: 'GET', path: '/readyz', key: 'none', expect: 200 }],
   ['/readyz with the broker away', { target: 'noBroker', method: 'GET', path: '/readyz', key: 'none', expect: 503 }],
@@ -132,6 +154,7 @@ const cases: Array<[string, Case]> = [
   ['/docs', { method: 'GET', path: '/docs', key: 'none', expect: 200 }],
 ];
 
+let sentId = '';
 let checker: OpenApiChecker;
 let document: any;
 const produced = new Set<string>();
@@ -143,6 +166,9 @@ describe('the OpenAPI description', () => {
     checker = new OpenApiChecker(document);
     // The tiny key's one message: every later request with it is over its rate.
     expect((await send({ path: '/v1/sms', key: 'tiny', body: sms, expect: 202 })).status).toBe(202);
+    const sent = await send({ path: '/v1/sms', body: sms, expect: 202 });
+    sentId = (sent.body as { id: string }).id;
+    await waitFor(`the status of ${sentId} recorded`, async () => ((await send({ method: 'GET', path: '/v1/messages/{sent}', expect: 200 })).status === 200 ? true : undefined), 20_000, 200);
   });
 
   test('is served without an API key and is a valid OpenAPI 3.1 document', async () => {

@@ -9,8 +9,10 @@ import { createDeliveryHandler } from '../../services/shared/worker/delivery-han
 import type { Provider } from '../../services/shared/worker/provider';
 import { RecentIds } from '../../services/shared/worker/recent-ids';
 import { createWorkerMetrics } from '../../services/shared/worker/worker-metrics';
-import { adminChannel, amqpUrl, management, purgeAllQueues, queueDepth } from '../support/broker';
-import { connectedBroker, testLogger } from '../support/messaging';
+import { BrokerStatusReporter } from '../../services/shared/status/broker-status-reporter';
+import { STATUS_EXCHANGE, type StatusEvent } from '../../services/shared/status/status-event';
+import { adminChannel, amqpUrl, drainQueue, management, purgeAllQueues, queueDepth } from '../support/broker';
+import { connectedBroker, declareTestQueue, deleteQueue, testLogger } from '../support/messaging';
 import { sleep, waitFor } from '../support/wait';
 
 /** A provider of the test's own: counts sends per id and fails the first attempt of the ids in `flaky`. */
@@ -158,5 +160,66 @@ describe('a worker that delivered a message recently', () => {
     await waitFor('relay.sms empty (every copy acked)', async () => ((await queueDepth('relay.sms')) === 0 ? true : undefined));
     expect(sends.get(envelope.id)).toBe(1);
     expect((await metrics.duplicatesSkipped.get()).values[0]?.value).toBe(2);
+  }, 30_000);
+});
+
+describe('the status a worker reports', () => {
+  let connection: BrokerConnection;
+  let consumer: QueueConsumer;
+  let publisher: ConfirmPublisher;
+  let statusPublisher: ConfirmPublisher;
+  let reporter: BrokerStatusReporter;
+  let statusQueue: string;
+  afterAll(async () => {
+    await consumer?.stop(1000);
+    await reporter?.close();
+    await statusPublisher?.close();
+    await publisher?.close();
+    await connection?.close();
+    if (statusQueue) await deleteQueue(statusQueue);
+    await purgeAllQueues();
+  });
+
+  test('is sent with the receipt, retrying with the reason, then sent on the next attempt, and failed when dead-lettered', async () => {
+    await purgeAllQueues();
+    statusQueue = await declareTestQueue('worker-status');
+    const admin = await adminChannel();
+    await admin.channel.bindQueue(statusQueue, STATUS_EXCHANGE, 'sms.*');
+    await admin.channel.bindQueue(statusQueue, STATUS_EXCHANGE, 'batch');
+    await admin.close();
+    const [ok, flaky, refused] = ['ok', 'flaky', 'refused'].map((tag) => createEnvelope('sms', { to: '+14155550100', body: `${tag} ${randomUUID()}` })) as [EnvelopeOf<'sms'>, EnvelopeOf<'sms'>, EnvelopeOf<'sms'>];
+    const attempts = new Map<string, number>();
+    const provider: Provider<'sms'> = {
+      type: 'sms',
+      async send(envelope, context) {
+        attempts.set(envelope.id, context.attempt);
+        if (envelope.id === refused.id) throw Object.assign(new Error('invalid number'), { status: 400 });
+        if (envelope.id === flaky.id && context.attempt === 1) throw Object.assign(new Error('busy'), { status: 503 });
+        return { provider: 'counting', providerMessageId: `SM-${envelope.id}` };
+      },
+      classify: (error) => ({ kind: (error as { status?: number }).status === 503 ? 'transient' : 'permanent', reason: `status ${(error as { status?: number }).status}` }),
+      async close() {},
+    };
+    connection = await connectedBroker('relay-sms-worker', `test-status-${ok.id}`);
+    publisher = new ConfirmPublisher(connection, testLogger);
+    statusPublisher = new ConfirmPublisher(connection, testLogger);
+    reporter = new BrokerStatusReporter(statusPublisher, testLogger, { windowMs: 1 });
+    const handler = createDeliveryHandler({ provider, publisher, metrics: createWorkerMetrics(createRegistry()), logger: testLogger, retryDelays: ['1s'], concurrency: 10, status: reporter });
+    consumer = new QueueConsumer(connection, testLogger, { queue: 'relay.sms', prefetch: 10, handler });
+    await publishBatch([ok, flaky, refused]);
+
+    const events: StatusEvent[] = [];
+    await waitFor('four status events', async () => {
+      for (const message of await drainQueue(statusQueue)) events.push(...([] as StatusEvent[]).concat(JSON.parse(message.content.toString())));
+      return events.length >= 4 ? true : undefined;
+    }, 20_000);
+    const summary = events.map((e) => `${e.eventId} ${e.status} ${e.attempt ?? '-'} ${e.provider ?? '-'} ${e.providerMessageId ?? '-'} ${e.detail ?? '-'}`).sort();
+    expect(summary).toEqual([
+      `${flaky.id}:retrying:1 retrying 1 - - status 503; next attempt in 1s`,
+      `${flaky.id}:sent:2 sent 2 counting SM-${flaky.id} -`,
+      `${ok.id}:sent:1 sent 1 counting SM-${ok.id} -`,
+      `${refused.id}:failed failed 1 - - permanent: status 400`,
+    ].sort());
+    expect(events.every((e) => e.channel === 'sms' && !Number.isNaN(Date.parse(e.at)))).toBe(true);
   }, 30_000);
 });

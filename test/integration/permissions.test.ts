@@ -103,4 +103,20 @@ describe('each service user may do only its own job', () => {
     await publishConfirmed('relay-app', 'relay.messages', 'fax');
     expect(await drainQueue('relay.unroutable')).toHaveLength(1);
   });
+
+  test('the app and the workers may publish status events; none of them may read them', async () => {
+    await publishConfirmed('relay-app', 'relay.status', 'sms.queued');
+    await publishConfirmed('relay-notif-worker', 'relay.status', 'notif.delivered');
+    expect(await drainQueue('relay.status')).toHaveLength(2);
+    expect(await expectRefused('relay-app', (channel) => channel.consume('relay.status', () => undefined))).toMatch(/403/);
+    expect(await expectRefused('relay-sms-worker', async (channel) => channel.publish('relay.status.changes', 'sms.sent', Buffer.from('{}')))).toMatch(/403/);
+  });
+
+  test('the status service may read status events and publish changes, and nothing else', async () => {
+    await publishConfirmed('relay-status', 'relay.status.changes', 'sms.sent');
+    expect(await drainQueue('relay.status.webhooks')).toHaveLength(1);
+    expect(await expectRefused('relay-status', async (channel) => channel.publish('relay.messages', 'sms', Buffer.from('{}')))).toMatch(/403/);
+    expect(await expectRefused('relay-status', async (channel) => channel.publish('relay.status', 'sms.sent', Buffer.from('{}')))).toMatch(/403/);
+    expect(await expectRefused('relay-status', (channel) => channel.consume('relay.sms', () => undefined))).toMatch(/403/);
+  });
 });

@@ -1,6 +1,6 @@
 /**
  * The proof that the Grafana dashboards and the alert rules work, without Grafana: the native stack (PM2 cluster
- * with two API instances, the three workers, the sandbox) and a real Prometheus scraping it with
+ * with two API instances, the three workers, the status service, the sandbox) and a real Prometheus scraping it with
  * prometheus/prometheus.dev.yml. After a mix of every kind of traffic, every panel query and every alert
  * expression is sent to Prometheus' query API, as Grafana and the rule manager would send them.
  *
@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { purgeAllQueues, ROOT } from '../support/broker';
 import { startPm2, startProcess, stopAll, type RunningProcess } from '../support/processes';
-import { APP, authHeader, postJson, READY_URLS, waitReady } from '../support/stack';
+import { APP, authHeader, postJson, READY_URLS, STATUS_SERVICE_READY_URL, waitReady } from '../support/stack';
 import { sleep, waitFor } from '../support/wait';
 import { alertExpressions, dashboardQueries, type DashboardQuery } from './queries';
 
@@ -24,7 +24,7 @@ const PROMETHEUS = `http://127.0.0.1:${PROMETHEUS_PORT}`;
 const TRAFFIC_MS = 16_000;
 
 /** The jobs of prometheus.dev.yml (docs/observability.md#prometheus-jobs). */
-const JOBS = ['app', 'email-worker', 'notif-worker', 'prometheus', 'rabbitmq', 'rabbitmq-detailed', 'sms-worker'];
+const JOBS = ['app', 'email-worker', 'notif-worker', 'prometheus', 'rabbitmq', 'rabbitmq-detailed', 'sms-worker', 'status-service'];
 
 /** k6's metrics exist only while k6 pushes them, so the load test dashboard is only checked for evaluating. */
 const LOADTEST = 'relay-stack / Load test';
@@ -166,8 +166,8 @@ beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'relay-live-dashboards-'));
   // The shared broker may be in the middle of a restart by another suite's cleanup: give it a moment.
   await waitFor('the broker on 127.0.0.1:5673', async () => (await purgeAllQueues(), true), 30_000, 1000);
-  startPm2(['sandbox', 'app', 'sms-worker', 'email-worker', 'notif-worker'], { API_INSTANCES: '2', RETRY_DELAYS: '1s,1s' });
-  await waitReady(Object.values(READY_URLS));
+  startPm2(['sandbox', 'app', 'sms-worker', 'email-worker', 'notif-worker', 'status-service'], { API_INSTANCES: '2', RETRY_DELAYS: '1s,1s' });
+  await waitReady([...Object.values(READY_URLS), STATUS_SERVICE_READY_URL]);
 
   prometheus = startProcess('prometheus', [
     `--config.file=${devConfigOnTestPort(tmp)}`,

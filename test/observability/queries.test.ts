@@ -83,6 +83,7 @@ describe('alertExpressions', () => {
       'RelayQueueNoConsumers',
       'RelayQuorumQueueMembersMissing',
       'RelayServiceDown',
+      'RelayStatusDatabaseDown',
       'RelayUnroutableMessages',
     ]);
     expect(alerts.find((alert) => alert.alert === 'RelayServiceDown')?.expr).toMatch(/^up\{.*\} == 0$/);

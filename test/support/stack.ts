@@ -2,7 +2,7 @@ import { testApiKey } from './api-keys';
 import { waitFor } from './wait';
 
 /** Native default ports (docs/contract.md); the tests use them, so `make dev` must not run at the same time. */
-export const PORTS = { app: 8080, appOps: 9100, sandbox: 8025, smtp: 2525, sms: 9101, email: 9102, notif: 9103 } as const;
+export const PORTS = { app: 8080, appOps: 9100, sandbox: 8025, smtp: 2525, sms: 9101, email: 9102, notif: 9103, status: 9104 } as const;
 export const APP = `http://127.0.0.1:${PORTS.app}`;
 /** The app's ops listener: /metrics (every PM2 instance), /healthz, /readyz. */
 export const APP_OPS = `http://127.0.0.1:${PORTS.appOps}`;
@@ -17,6 +17,9 @@ export const READY_URLS = {
   'email-worker': `http://127.0.0.1:${PORTS.email}/readyz`,
   'notif-worker': `http://127.0.0.1:${PORTS.notif}/readyz`,
 } as const;
+
+/** The status service's readiness (not in READY_URLS: only the tests that start it wait for it). */
+export const STATUS_SERVICE_READY_URL = `http://127.0.0.1:${PORTS.status}/readyz`;
 
 /** The Authorization header of the key the test stack accepts (support/api-keys.ts). */
 export function authHeader(): Record<string, string> {

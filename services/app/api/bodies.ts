@@ -1,6 +1,8 @@
 import type { Response } from 'express';
 import { z } from 'zod';
 import type { BrokerUnavailableReason } from '../../shared/messaging/errors';
+import { MESSAGE_TYPES } from '../../shared/messaging/topology';
+import { MESSAGE_STATUSES } from '../../shared/status/status-event';
 
 /**
  * Every JSON body the public API answers with. The code that answers passes the schema to `reply`, so a body that
@@ -77,6 +79,36 @@ export const batchBrokerUnavailableBody = z
 export const limiterUnavailableBody = z
   .strictObject({ error: z.literal('rate_limiter_unavailable') })
   .meta({ id: 'RateLimiterUnavailable', description: 'The cluster-wide rate-limit counter did not answer in time (app-limits restarting).' });
+
+const statusEnum = z.enum(MESSAGE_STATUSES).meta({
+  description: '`queued` durable in the broker; `retrying` a transient failure, a retry scheduled; `sent` the provider accepted it; `delivered` the provider confirmed delivery; `failed` dead-lettered or reported undelivered (docs/status.md).',
+});
+
+export const messageSummaryBody = z
+  .strictObject({
+    id: z.string(),
+    channel: z.enum(MESSAGE_TYPES),
+    status: statusEnum,
+    attempts: z.int().min(0).meta({ description: 'Delivery attempts the workers reported.' }),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'MessageSummary' });
+
+export const messageStatusBody = messageSummaryBody
+  .extend({ events: z.array(z.strictObject({ at: z.iso.datetime(), status: statusEnum, detail: z.string().optional() })).meta({ description: 'Every recorded stage, oldest first.' }) })
+  .meta({ id: 'MessageStatus', description: "A message's status and its history, as the status service recorded them." });
+
+export const messageListBody = z
+  .strictObject({
+    messages: z.array(messageSummaryBody).meta({ description: 'Newest first.' }),
+    nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last page.' }),
+  })
+  .meta({ id: 'MessageList' });
+
+export const statusUnavailableBody = z
+  .strictObject({ error: z.literal('status_unavailable') })
+  .meta({ id: 'StatusUnavailable', description: 'The status database did not answer in time; sending is not affected. Retry after Retry-After seconds.' });
 
 export const notFoundBody = z.strictObject({ error: z.literal('not_found') }).meta({ id: 'NotFound' });
 

@@ -4,6 +4,7 @@ import { batchRequestSchema } from '../../shared/messages/batch';
 import { emailRequestSchema, notificationRequestSchema, smsRequestSchema } from '../../shared/messages/schemas';
 import { IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY } from '../idempotency';
 import { RESPONSES } from './responses';
+import { MESSAGE_ID, MESSAGE_LIST_QUERY } from './status-params';
 
 /**
  * The route registry: every route of the public API, with the zod schemas that validate its requests and shape
@@ -42,6 +43,24 @@ export const API_ROUTES = {
     security: BEARER,
     request: { body: json(batchRequestSchema) },
     responses: { 202: RESPONSES.batchAccepted, 400: RESPONSES.validationFailed, ...v1, 503: RESPONSES.batchUnavailable },
+  },
+  messageStatus: {
+    method: 'get',
+    path: '/v1/messages/{id}',
+    tags: ['status'],
+    summary: "A message's delivery status and history (only for the API key that sent it)",
+    security: BEARER,
+    request: { params: z.object({ id: MESSAGE_ID }) },
+    responses: { 200: RESPONSES.messageStatus, 401: RESPONSES.unauthorized, 404: RESPONSES.messageNotFound, 503: RESPONSES.statusUnavailable, default: RESPONSES.internalError },
+  },
+  messageList: {
+    method: 'get',
+    path: '/v1/messages',
+    tags: ['status'],
+    summary: "The API key's messages, newest first, cursor-paginated",
+    security: BEARER,
+    request: { query: MESSAGE_LIST_QUERY },
+    responses: { 200: RESPONSES.messageList, 400: RESPONSES.validationFailed, 401: RESPONSES.unauthorized, 503: RESPONSES.statusUnavailable, default: RESPONSES.internalError },
   },
   health: { method: 'get', path: '/healthz', tags: ['operations'], summary: 'Liveness', responses: { 200: RESPONSES.health } },
   readiness: { method: 'get', path: '/readyz', tags: ['operations'], summary: 'Readiness for traffic', responses: { 200: RESPONSES.ready, 503: RESPONSES.notReady } },

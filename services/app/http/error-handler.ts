@@ -1,7 +1,8 @@
 import type { ErrorRequestHandler } from 'express';
 import { BrokerUnavailableError } from '../../shared/messaging/errors';
-import { badRequestBody, brokerUnavailableBody, internalErrorBody, limiterUnavailableBody, payloadTooLargeBody, reply, unsupportedMediaTypeBody, validationFailedBody } from '../api/bodies';
+import { badRequestBody, brokerUnavailableBody, internalErrorBody, limiterUnavailableBody, payloadTooLargeBody, reply, unsupportedMediaTypeBody, validationFailedBody, statusUnavailableBody } from '../api/bodies';
 import { LimiterUnavailableError } from '../limits/rate-limits';
+import { StatusUnavailableError } from './status-routes';
 
 /** Body-parser's errors carry `type` and `status`; see https://github.com/expressjs/body-parser#errors */
 interface ParserError {
@@ -25,6 +26,12 @@ export function errorHandler(retryAfterSeconds: number): ErrorRequestHandler {
     if (error instanceof LimiterUnavailableError) {
       request.log.warn({ err: error }, 'answering 503: rate limiter unavailable');
       reply(response.set('Retry-After', String(retryAfterSeconds)), 503, limiterUnavailableBody, { error: 'rate_limiter_unavailable' });
+      return;
+    }
+    if (error instanceof StatusUnavailableError) {
+      request.log.warn({ err: error }, 'answering 503: status database unavailable');
+      response.set('Retry-After', String(retryAfterSeconds));
+      reply(response, 503, statusUnavailableBody, { error: 'status_unavailable' });
       return;
     }
     const parserError = error as ParserError;

@@ -37,5 +37,12 @@ export const amqpUrlVar = (fallback: string) =>
     }
   });
 
+/** An env var holding true/false (also 1/0, yes/no). */
+export const booleanVar = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => (value === '' ? fallback : ['true', '1', 'yes'].includes(value)));
+
 /** The log level every service reads from LOG_LEVEL. */
 export const logLevelVar = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');

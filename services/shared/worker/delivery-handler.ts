@@ -1,13 +1,14 @@
 import type * as amqp from 'amqplib';
-import { decodeDelivery, encodeEnvelope, PoisonMessageError, type EnvelopeOf } from '../envelope/envelope';
+import { BATCH_CONTENT_TYPE, decodeDelivery, encodeEnvelope, PoisonMessageError, type EnvelopeOf } from '../envelope/envelope';
 import type { Logger } from '../logger/logger';
 import { backoffDelayMs } from '../messaging/backoff';
 import type { DeliveryContext, HandlerOutcome } from '../messaging/consumer';
 import type { ConfirmPublisher } from '../messaging/publisher';
+import type { StatusEvent, StatusReporter } from '../status/status-event';
 import { DEAD_LETTER_EXCHANGE, HEADERS, RETRY_EXCHANGE, type DeadReason, type MessageType, type RetryTier } from '../messaging/topology';
 import { concurrencyLimit } from './concurrency-limit';
 import type { CredentialsPause } from './credentials-pause';
-import type { Provider } from './provider';
+import type { Provider, SendReceipt } from './provider';
 import type { RecentIds } from './recent-ids';
 import type { WorkerMetrics } from './worker-metrics';
 
@@ -25,6 +26,12 @@ export interface DeliveryHandlerDeps<T extends MessageType> {
   credentials?: CredentialsPause;
   /** Ids delivered recently by this process: a copy of one of them is acked without calling the provider. */
   recent?: RecentIds;
+  /**
+   * Told each item's progress (docs/status.md): `retrying` and `failed` once the copy is confirmed in its delay or
+   * dead-letter queue, `sent` (or `delivered`, when the provider's acceptance is the delivery) after the provider
+   * accepted it. report() only buffers: delivery never waits on status.
+   */
+  status?: StatusReporter;
 }
 
 /** Headers the broker adds on dead-lettering, and the batch marker; not carried into the copies we publish. */
@@ -58,6 +65,12 @@ export function createDeliveryHandler<T extends MessageType>(deps: DeliveryHandl
   const type = provider.type;
   const maxAttempts = retryDelays.length + 1;
   const limit = concurrencyLimit(deps.concurrency);
+  /** Event ids are `<messageId>:<status>[:<attempt>]`: a redelivered item reports the same ids, recognised downstream. */
+  const report = (messageId: string | undefined, status: StatusEvent['status'], fields: Omit<StatusEvent, 'eventId' | 'messageId' | 'channel' | 'status' | 'at'> = {}) => {
+    if (!deps.status || !messageId) return;
+    const suffix = fields.attempt === undefined || status === 'failed' ? '' : `:${fields.attempt}`;
+    deps.status.report({ eventId: `${messageId}:${status}${suffix}`, messageId, channel: type, status, at: new Date().toISOString(), ...fields });
+  };
 
   /** Publishes one copy; on failure returns a retry of the same publish (and `onConfirmed`) instead. */
   const republish = async (copy: Copy, exchange: string, headers: Record<string, unknown>, timestamp: number | undefined, onConfirmed: () => void): Promise<ItemResult> => {
@@ -80,10 +93,12 @@ export function createDeliveryHandler<T extends MessageType>(deps: DeliveryHandl
     return (await attempt()) ? undefined : attempt;
   };
 
-  const deadLetter = (copy: Copy, reason: DeadReason, attempts: number, lastError: string, timestamp: number | undefined): Promise<ItemResult> =>
+  /** `statusId`: the message whose status becomes `failed` (default the copy's id; null: none, an undecodable group commit). */
+  const deadLetter = (copy: Copy, reason: DeadReason, attempts: number, lastError: string, timestamp: number | undefined, statusId: string | null | undefined = copy.messageId): Promise<ItemResult> =>
     republish(copy, DEAD_LETTER_EXCHANGE, { [HEADERS.deadReason]: reason, [HEADERS.attempt]: attempts, [HEADERS.lastError]: lastError }, timestamp, () => {
       metrics.processed.inc({ type, outcome: 'dead_lettered' });
       logger.warn({ messageId: copy.messageId, reason, attempts, lastError }, 'message dead-lettered');
+      report(statusId ?? undefined, 'failed', { ...(attempts > 0 ? { attempt: attempts } : {}), detail: `${reason}: ${lastError}`.slice(0, 500) });
     });
 
   const deliver = async (envelope: EnvelopeOf<T>, attemptsBefore: number, baseHeaders: Record<string, unknown>, timestamp: number | undefined): Promise<ItemResult> => {
@@ -103,8 +118,9 @@ export function createDeliveryHandler<T extends MessageType>(deps: DeliveryHandl
     if (deps.credentials?.paused) return defer('provider refused our credentials; worker paused');
     const timer = metrics.processingDuration.startTimer({ type });
     metrics.inFlight.inc({ type });
+    let receipt: SendReceipt;
     try {
-      await provider.send(envelope, { requestId: envelope.requestId ?? stringHeader(baseHeaders[HEADERS.requestId]), attempt });
+      receipt = await provider.send(envelope, { requestId: envelope.requestId ?? stringHeader(baseHeaders[HEADERS.requestId]), attempt });
     } catch (error) {
       const failure = provider.classify(error);
       metrics.providerErrors.inc({ type, kind: failure.kind });
@@ -118,6 +134,7 @@ export function createDeliveryHandler<T extends MessageType>(deps: DeliveryHandl
       const delay = retryDelays[attempt - 1] as RetryTier;
       return await republish(copy, RETRY_EXCHANGE, { [HEADERS.attempt]: attempt, [HEADERS.lastError]: failure.reason, [HEADERS.retryDelay]: delay }, timestamp, () => {
         metrics.processed.inc({ type, outcome: 'retried' });
+        report(envelope.id, 'retrying', { attempt, detail: `${failure.reason}; next attempt in ${delay}`.slice(0, 500) });
         logger.info({ messageId: envelope.id, requestId: envelope.requestId, attempt, reason: failure.reason, delay }, 'transient failure; retry scheduled');
       });
     } finally {
@@ -127,6 +144,11 @@ export function createDeliveryHandler<T extends MessageType>(deps: DeliveryHandl
     deps.credentials?.succeeded();
     deps.recent?.add(envelope.id);
     metrics.processed.inc({ type, outcome: 'delivered' });
+    report(envelope.id, provider.acceptanceIsDelivery ? 'delivered' : 'sent', {
+      attempt,
+      provider: receipt.provider,
+      ...(receipt.providerMessageId === undefined ? {} : { providerMessageId: receipt.providerMessageId }),
+    });
     const acceptedAt = Date.parse(envelope.acceptedAt);
     if (Number.isFinite(acceptedAt)) metrics.endToEnd.observe({ type }, Math.max(0, Date.now() - acceptedAt) / 1000);
     return undefined;
@@ -171,7 +193,9 @@ export function createDeliveryHandler<T extends MessageType>(deps: DeliveryHandl
       items = decodeDelivery(message.content, properties.contentType);
     } catch (error) {
       if (!(error instanceof PoisonMessageError)) throw error;
-      return settleAll([await deadLetter(raw, 'poison', attemptsBefore, error.message, timestamp)], context?.signal);
+      // An undecodable group commit carries `batch-<first id>`, which is no message of anyone's: no status for it.
+      const statusId = properties.contentType === BATCH_CONTENT_TYPE ? null : raw.messageId;
+      return settleAll([await deadLetter(raw, 'poison', attemptsBefore, error.message, timestamp, statusId)], context?.signal);
     }
     const results = await Promise.all(
       items.map((item) => {

@@ -31,6 +31,11 @@ export interface SendReceipt {
 /** The outside world of one worker (Twilio, SMTP, a webhook) behind the smallest interface the runtime needs. */
 export interface Provider<T extends MessageType> {
   readonly type: T;
+  /**
+   * True when the provider's acceptance is the delivery itself (a webhook receiver's 2xx): the worker then reports
+   * `delivered` instead of `sent`, and no later confirmation is expected.
+   */
+  readonly acceptanceIsDelivery?: boolean;
   /** Resolves once the provider accepted the message; rejects with the provider's own error otherwise. */
   send(envelope: EnvelopeOf<T>, context: SendContext): Promise<SendReceipt>;
   /** The single place where this provider's errors are classified. */

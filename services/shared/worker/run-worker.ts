@@ -8,6 +8,7 @@ import { ConfirmPublisher } from '../messaging/publisher';
 import { CIRCUITS_EXCHANGE, DEAD_LETTER_EXCHANGE, RETRY_EXCHANGE, retryQueue, workQueue, type MessageType } from '../messaging/topology';
 import { TopologyError } from '../messaging/errors';
 import { createRegistry } from '../metrics/registry';
+import { BrokerStatusReporter } from '../status/broker-status-reporter';
 import { installProcessHandlers } from '../process/process-handlers';
 import type { NamedProvider } from '../failover/providers-config';
 import { SYNC_ANSWER_MS, SYNC_MAX_WAIT_MS } from '../failover/circuit-bus';
@@ -106,7 +107,12 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
       logger.info('the provider accepts our credentials again');
     },
   });
-  const handler = createDeliveryHandler({ provider, publisher, metrics, logger, retryDelays: config.RETRY_DELAYS, concurrency: config.CONCURRENCY, credentials, recent: new RecentIds(config.RECENT_IDS) });
+  // Status events go over a channel of their own: nothing about status can close the channel of the republishes.
+  const statusPublisher = new ConfirmPublisher(connection, logger, { maxInFlight: 16 });
+  const status = config.STATUS_TRACKING ? new BrokerStatusReporter(statusPublisher, logger, { registry }) : undefined;
+  const handler = createDeliveryHandler({
+    provider, publisher, metrics, logger, retryDelays: config.RETRY_DELAYS, concurrency: config.CONCURRENCY, credentials, recent: new RecentIds(config.RECENT_IDS), status,
+  });
   const consumer = new QueueConsumer(connection, logger, {
     queue: workQueue(type),
     prefetch: config.PREFETCH,
@@ -137,8 +143,10 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
     logger.info({ signal, inFlight: consumer.inFlightCount }, 'draining');
     await consumer.stop(config.SHUTDOWN_TIMEOUT_MS);
     await publisher.settle(1000);
+    await status?.close(1000);
     await publisher.close();
     await failover.bus?.close();
+    await statusPublisher.close();
     await connection.close();
     await provider.close().catch(() => undefined);
     server.close();

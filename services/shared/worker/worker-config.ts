@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { amqpUrlVar, logLevelVar, portVar, positiveIntVar, stringVar } from '../config/load-config';
+import { amqpUrlVar, booleanVar, logLevelVar, portVar, positiveIntVar, stringVar } from '../config/load-config';
 import { RETRY_TIERS, type RetryTier } from '../messaging/topology';
 
 const tierNames = Object.keys(RETRY_TIERS) as RetryTier[];
@@ -40,6 +40,8 @@ export function workerConfigSchema(defaults: { amqpUser: string; metricsPort: nu
     CIRCUIT_OPEN_MS: positiveIntVar(10_000),
     /** How long a drain may take on SIGTERM; must stay below PM2's kill_timeout (15 s). */
     SHUTDOWN_TIMEOUT_MS: positiveIntVar(10_000),
+    /** Report delivery status events to relay.status (docs/status.md); `false` turns status tracking off. */
+    STATUS_TRACKING: booleanVar(true),
     LOG_LEVEL: logLevelVar,
   });
 }
