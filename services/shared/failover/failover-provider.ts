@@ -63,6 +63,9 @@ export function createFailoverProvider<T extends MessageType>(type: T, entries: 
 
   return {
     type,
+    // The providers of one channel are of one kind (webhooks, Twilio accounts, SMTP relays): all or none of them
+    // confirm delivery by accepting.
+    acceptanceIsDelivery: entries.every(({ provider }) => provider.acceptanceIsDelivery === true),
     async send(envelope: EnvelopeOf<T>, context: SendContext): Promise<SendReceipt> {
       let transient: FailureClass | undefined;
       let credentials: FailureClass | undefined;
