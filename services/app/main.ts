@@ -1,3 +1,4 @@
+import { brokerAccess } from '../shared/config/broker-access';
 import { loadConfig } from '../shared/config/load-config';
 import { createLogger } from '../shared/logger/logger';
 import { BrokerConnection } from '../shared/messaging/connection';
@@ -20,8 +21,10 @@ async function main(): Promise<void> {
   const logger = createLogger('app');
   installProcessHandlers(logger);
   let config;
+  let broker;
   try {
     config = loadConfig(appConfigSchema);
+    broker = brokerAccess(config);
   } catch (error) {
     logger.fatal({ err: error }, 'app cannot start');
     process.exit(1);
@@ -48,7 +51,7 @@ async function main(): Promise<void> {
     failOpen: () => drain?.draining ?? false,
   });
 
-  const connection = new BrokerConnection({ url: config.AMQP_URL, name: `app-${instanceId}` }, logger);
+  const connection = new BrokerConnection({ ...broker, name: `app-${instanceId}` }, logger);
   connection.on('connected', () => metrics.brokerConnected.set(1));
   connection.on('disconnected', () => metrics.brokerConnected.set(0));
   const publisher = new ConfirmPublisher(connection, logger, { maxInFlight: config.PUBLISH_MAX_IN_FLIGHT, confirmTimeoutMs: config.PUBLISH_TIMEOUT_MS });

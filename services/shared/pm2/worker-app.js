@@ -25,9 +25,20 @@ function serviceApp(name, overrides = {}) {
     out_file: '/dev/null',
     error_file: '/dev/null',
     time: false,
-    env: { NODE_ENV: process.env.NODE_ENV || 'production' },
+    env: { NODE_ENV: process.env.NODE_ENV || 'production', ...brokerPasswordEnv(name) },
     ...overrides,
   };
+}
+
+/**
+ * The broker clients (app, *-worker) log in as relay-<name>. Natively (make dev, the tests, bench, chaos) the
+ * password is the file scripts/broker-secrets.sh generated for that user; in a container AMQP_PASSWORD_FILE comes
+ * from compose (a mounted secret) and is left as it is.
+ */
+function brokerPasswordEnv(name) {
+  if (process.env.AMQP_PASSWORD_FILE || !(name === 'app' || name.endsWith('-worker'))) return {};
+  const secrets = process.env.RELAY_SECRETS_DIR || path.join(root, '.run/secrets');
+  return { AMQP_PASSWORD_FILE: path.join(secrets, 'broker', `relay-${name}`) };
 }
 
 module.exports = { serviceApp, root };

@@ -1,4 +1,5 @@
 import type * as amqp from 'amqplib';
+import { brokerAccess, type BrokerAccess } from '../config/broker-access';
 import { loadConfig } from '../config/load-config';
 import { createLogger, type Logger } from '../logger/logger';
 import { startOpsServer } from '../http/ops-server';
@@ -55,8 +56,10 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
   installProcessHandlers(logger);
   let config: WorkerConfig;
   let provider: Provider<T>;
+  let broker: BrokerAccess;
   try {
     config = loadConfig(workerConfigSchema({ amqpUser: `relay-${service}`, metricsPort: definition.metricsPort }));
+    broker = brokerAccess(config);
     provider = definition.createProvider(process.env, logger);
   } catch (error) {
     logger.fatal({ err: error }, 'worker cannot start');
@@ -65,7 +68,7 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
 
   const registry = createRegistry();
   const metrics = createWorkerMetrics(registry);
-  const connection = new BrokerConnection({ url: config.AMQP_URL, name: service }, logger);
+  const connection = new BrokerConnection({ ...broker, name: service }, logger);
   connection.on('connected', () => metrics.brokerConnected.set(1));
   connection.on('disconnected', () => metrics.brokerConnected.set(0));
   connection.once('connected', (model: amqp.ChannelModel) => {
