@@ -1,18 +1,37 @@
 #!/usr/bin/env bash
-# `make up` calls this before `docker compose up`: on first run it creates the compose stack's development API key.
-# The key goes to .run/compose/dev-api-key (git-ignored, never mounted); its SHA-256 goes to
-# .run/compose/keys/api-keys.json, whose folder docker-compose.yml mounts read-only into the app at /run/relay-keys
-# (API_KEYS_FILE). The folder, not the file, is mounted so a key file replaced by rename (make api-key) is seen.
-# The hash file is world-readable because the container runs as another uid; it holds hashes of 256-bit random
-# keys only, which cannot be turned back into keys. Plain shell (openssl or /dev/urandom, sha256sum): `make up`
-# needs no Node on the host. Add keys with: make api-key NAME=... API_KEYS_FILE=.run/compose/keys/api-keys.json
+# `make up` calls this before `docker compose up`: it generates the compose stack's secrets, once, into
+# .run/compose (git-ignored); nothing committed holds a password the stack accepts.
+# - Broker users: a random password per user of rabbitmq/definitions.json in .run/compose/secrets/broker/<user>
+#   (scripts/broker-secrets.sh; a user added to the definitions gets one at the next `make up`), and the
+#   definitions rendered with their hashes into .run/compose/rabbitmq/definitions.json, which the broker imports at
+#   boot. Each client container gets its own user's file mounted read-only as /run/secrets/amqp-password
+#   (AMQP_PASSWORD_FILE). The files are mode 644 because the containers run as other uids; their folder is 700.
+# - Grafana: the admin password in .run/compose/secrets/grafana-admin-password (GF_SECURITY_ADMIN_PASSWORD__FILE).
+#   Grafana applies it when its volume is created; put your own in the file before the first `make up`.
+# - The development API key: .run/compose/dev-api-key (never mounted); its SHA-256 goes to
+#   .run/compose/keys/api-keys.json, whose folder docker-compose.yml mounts read-only into the app at
+#   /run/relay-keys (API_KEYS_FILE). The folder, not the file, is mounted so a key file replaced by rename
+#   (make api-key) is seen. The hash file is world-readable: it holds hashes of 256-bit random keys only.
+# Plain shell (openssl or /dev/urandom, sha256sum): `make up` needs no Node on the host. Add keys with:
+# make api-key NAME=... API_KEYS_FILE=.run/compose/keys/api-keys.json
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$root/.run/compose
 keys=$dir/keys/api-keys.json
 key_file=$dir/dev-api-key
-mkdir -p "$dir/keys"
-chmod 755 "$dir/keys"
+mkdir -p "$dir/keys" "$dir/rabbitmq"
+chmod 755 "$dir/keys" "$dir/rabbitmq"
+
+"$root/scripts/broker-secrets.sh" ensure "$dir/secrets/broker" 644
+chmod 700 "$dir/secrets"
+# Rendered at every `make up` (new salts, same passwords): picks up users added to the definitions since.
+"$root/scripts/broker-secrets.sh" render "$dir/secrets/broker" "$dir/rabbitmq/definitions.json"
+chmod 644 "$dir/rabbitmq/definitions.json"
+if [ ! -s "$dir/secrets/grafana-admin-password" ]; then
+  head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' > "$dir/secrets/grafana-admin-password"
+  chmod 644 "$dir/secrets/grafana-admin-password"
+  echo "compose-secrets: Grafana admin password written to .run/compose/secrets/grafana-admin-password"
+fi
 
 if [ -s "$key_file" ] && [ -s "$keys" ]; then
   echo "compose-secrets: development API key already in $key_file"
