@@ -107,6 +107,7 @@ afterAll(async () => {
   if (dir) {
     brokerCtl('stop');
     fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(brokerEnv.RELAY_BROKER_DIR, { recursive: true, force: true });
   }
 }, 120_000);
 
