@@ -1,4 +1,4 @@
-import { brokerAccess } from '../shared/config/broker-access';
+import { brokerAccess, type BrokerAccess } from '../shared/config/broker-access';
 import { loadConfig } from '../shared/config/load-config';
 import { createLogger } from '../shared/logger/logger';
 import { BrokerConnection } from '../shared/messaging/connection';
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const logger = createLogger('app');
   installProcessHandlers(logger);
   let config;
-  let broker;
+  let broker: BrokerAccess;
   try {
     config = loadConfig(appConfigSchema);
     broker = brokerAccess(config);
