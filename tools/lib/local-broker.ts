@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-const ROOT = path.resolve(__dirname, '../..');
+/** The checkout, whether this runs from tools/lib (ts-jest) or dist/tools/lib (the built tools). */
+const ROOT = ((dir: string) => (path.basename(dir) === 'dist' ? path.dirname(dir) : dir))(path.resolve(__dirname, '../..'));
 
 /**
  * The password scripts/broker-secrets.sh generated for a broker user of this checkout (scripts/broker.sh creates
