@@ -7,6 +7,8 @@
 #      RELAY_BROKER_ERL_ARGS ("+S 1:1": extra Erlang VM flags for the node),
 #      RELAY_BROKER_DEFINITIONS (1; 0: no definitions import at boot), RELAY_BROKER_CONF_EXTRA (lines appended to
 #      rabbitmq.conf). scripts/cluster.sh uses the last two for the nodes of the native 3-node cluster.
+#      RELAY_SECRETS_DIR (.run/secrets): the users' generated passwords are in its broker/ folder, one file per user
+#      (scripts/broker-secrets.sh creates the missing ones at start); clients read them there.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,6 +19,7 @@ dist_port=${RELAY_DIST_PORT:-$((amqp_port + 20000))}
 node=${RELAY_NODE:-relay-$amqp_port}@localhost
 dir=${RELAY_BROKER_DIR:-/tmp/relay-rabbitmq-$amqp_port}
 pid_file=$dir/node.pid
+passwords=${RELAY_SECRETS_DIR:-$root/.run/secrets}/broker
 
 # One Erlang scheduler by default: on a 2-core dev box or CI runner the broker's second scheduler competes with the
 # Node processes for the same cores (measured: delivered/s 817-900 -> 1120, CPU per message -20 %, docs/performance.md).
@@ -43,9 +46,12 @@ running() { [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }
 
 render_config() {
   # The node runs as user rabbitmq (Debian's wrapper drops root), which may not be able to read the checkout:
-  # hand it copies in a folder it owns. Only ports and the definitions path are rewritten.
+  # hand it copies in a folder it owns. Only ports and the definitions path are rewritten; the definitions get
+  # each user's password hash (the committed file has none that can log in).
   mkdir -p "$dir/log" "$dir/mnesia"
-  cp "$root/rabbitmq/definitions.json" "$root/rabbitmq/enabled_plugins" "$dir/"
+  cp "$root/rabbitmq/enabled_plugins" "$dir/"
+  "$root/scripts/broker-secrets.sh" ensure "$passwords"
+  "$root/scripts/broker-secrets.sh" render "$passwords" "$dir/definitions.json"
   sed -e "s#^listeners.tcp.default = .*#listeners.tcp.default = 127.0.0.1:$amqp_port#" \
       -e "s#^management.tcp.port = .*#management.tcp.port = $mgmt_port#" \
       -e "s#^prometheus.tcp.port = .*#prometheus.tcp.port = $prom_port#" \

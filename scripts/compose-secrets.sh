@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# `make up` calls this before `docker compose up`: on first run it creates the compose stack's development API key
-# and the service secrets (both kept on later runs; delete a file to get a new one).
-# The key goes to .run/compose/dev-api-key (git-ignored, never mounted); its SHA-256 goes to
-# .run/compose/keys/api-keys.json, whose folder docker-compose.yml mounts read-only into the app at /run/relay-keys
-# (API_KEYS_FILE). The folder, not the file, is mounted so a key file replaced by rename (make api-key) is seen.
-# The hash file is world-readable because the container runs as another uid; it holds hashes of 256-bit random
-# keys only, which cannot be turned back into keys. Plain shell (openssl or /dev/urandom, sha256sum): `make up`
-# needs no Node on the host. Add keys with: make api-key NAME=... API_KEYS_FILE=.run/compose/keys/api-keys.json
-#
-# Service secrets, one random value per file in .run/compose/secrets/ (a folder only its owner may enter); the
-# compose files mount each file, not the folder:
-#   postgres-password  POSTGRES_PASSWORD_FILE of the postgres service (the password of its `relay` user). Mode 644:
-#                      the server reads it as the image's postgres user (uid 999), not as the file's owner.
+# `make up` calls this before `docker compose up`: it generates the compose stack's secrets, once, into
+# .run/compose (git-ignored); nothing committed holds a password the stack accepts.
+# - Broker users: a random password per user of rabbitmq/definitions.json in .run/compose/secrets/broker/<user>
+#   (scripts/broker-secrets.sh; a user added to the definitions gets one at the next `make up`), and the
+#   definitions rendered with their hashes into .run/compose/rabbitmq/definitions.json, which the broker imports at
+#   boot. Each client container gets its own user's file mounted read-only as /run/secrets/amqp-password
+#   (AMQP_PASSWORD_FILE). The files are mode 644 because the containers run as other uids; their folder is 700.
+# - Grafana: the admin password in .run/compose/secrets/grafana-admin-password (GF_SECURITY_ADMIN_PASSWORD__FILE).
+#   Grafana applies it when its volume is created; put your own in the file before the first `make up`.
+# - The development API key: .run/compose/dev-api-key (never mounted); its SHA-256 goes to
+#   .run/compose/keys/api-keys.json, whose folder docker-compose.yml mounts read-only into the app at
+#   /run/relay-keys (API_KEYS_FILE). The folder, not the file, is mounted so a key file replaced by rename
+#   (make api-key) is seen. The hash file is world-readable: it holds hashes of 256-bit random keys only.
+# Plain shell (openssl or /dev/urandom, sha256sum): `make up` needs no Node on the host. Add keys with:
+# make api-key NAME=... API_KEYS_FILE=.run/compose/keys/api-keys.json
+# - Service secrets, one random value per file in .run/compose/secrets/ (a folder only its owner may enter); the
+#   compose files mount each file, not the folder:
+#   postgres-password  POSTGRES_PASSWORD_FILE of the postgres service (the password of its `relay` user), and
+#                      DATABASE_PASSWORD_FILE of the app and the status service. Mode 644: the server reads it as
+#                      the image's postgres user (uid 999), not as the file's owner.
 #   erlang-cookie      the shared Erlang cookie of the 3-node broker cluster (docker-compose.cluster.yml copies it
 #                      into each node's data folder at start). Mode 600: the node's entrypoint reads it as root.
 set -euo pipefail
@@ -19,9 +26,19 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$root/.run/compose
 keys=$dir/keys/api-keys.json
 key_file=$dir/dev-api-key
-mkdir -p "$dir/keys" "$dir/secrets"
-chmod 755 "$dir/keys"
+mkdir -p "$dir/keys" "$dir/rabbitmq" "$dir/secrets"
+chmod 755 "$dir/keys" "$dir/rabbitmq"
 chmod 700 "$dir/secrets"
+
+"$root/scripts/broker-secrets.sh" ensure "$dir/secrets/broker" 644
+# Rendered at every `make up` (new salts, same passwords): picks up users added to the definitions since.
+"$root/scripts/broker-secrets.sh" render "$dir/secrets/broker" "$dir/rabbitmq/definitions.json"
+chmod 644 "$dir/rabbitmq/definitions.json"
+if [ ! -s "$dir/secrets/grafana-admin-password" ]; then
+  head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' > "$dir/secrets/grafana-admin-password"
+  chmod 644 "$dir/secrets/grafana-admin-password"
+  echo "compose-secrets: Grafana admin password written to .run/compose/secrets/grafana-admin-password"
+fi
 
 # 32 random letters and digits: safe in a URL, a config file or a command line without quoting.
 random_secret() { head -c 64 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32; }

@@ -84,5 +84,5 @@ export NOTIF_BACKUP_WEBHOOK_URL=${NOTIF_BACKUP_WEBHOOK_URL:-http://127.0.0.1:${S
 export PM2_HOME=$run_dir/pm2
 node_modules/.bin/pm2-runtime ecosystem.dev.config.js &
 pm2_pid=$!
-echo "dev: app http://127.0.0.1:${PORT:-8080} (key: .run/dev-api-key), ops http://127.0.0.1:${OPS_PORT:-9100}/metrics, status service http://127.0.0.1:9104/metrics, status database postgres://relay@127.0.0.1:${RELAY_PG_PORT:-5433}/relay, sandbox http://127.0.0.1:${SANDBOX_HTTP_PORT:-8025}, RabbitMQ UI http://127.0.0.1:15673 (relay-admin/relay-admin). Ctrl-C stops."
+echo "dev: app http://127.0.0.1:${PORT:-8080} (key: .run/dev-api-key), ops http://127.0.0.1:${OPS_PORT:-9100}/metrics, status service http://127.0.0.1:9104/metrics, status database postgres://relay@127.0.0.1:${RELAY_PG_PORT:-5433}/relay, sandbox http://127.0.0.1:${SANDBOX_HTTP_PORT:-8025}, RabbitMQ UI http://127.0.0.1:15673 (user relay-admin, password in .run/secrets/broker/relay-admin). Ctrl-C stops."
 wait "$pm2_pid" || true

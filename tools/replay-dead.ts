@@ -6,7 +6,9 @@
  */
 import { parseArgs } from 'node:util';
 import * as amqp from 'amqplib';
+import { brokerAccess, type BrokerAccess } from '../services/shared/config/broker-access';
 import { connectFirstReachable } from '../services/shared/messaging/broker-urls';
+import { localBrokerUrl } from './lib/local-broker';
 import { HEADERS, MESSAGE_TYPES, MESSAGES_EXCHANGE, deadLetterQueue, type MessageType } from '../services/shared/messaging/topology';
 
 const REPLAY_DROPS = new Set<string>([HEADERS.attempt, HEADERS.lastError, HEADERS.deadReason, HEADERS.retryDelay]);
@@ -16,9 +18,9 @@ export interface ReplayResult {
   replayed: number;
 }
 
-export async function replayDeadLetters(type: MessageType, amqpUrl: string, limit = Number.POSITIVE_INFINITY): Promise<ReplayResult> {
+export async function replayDeadLetters(type: MessageType, broker: BrokerAccess, limit = Number.POSITIVE_INFINITY): Promise<ReplayResult> {
   const queue = deadLetterQueue(type);
-  const connection = await connectFirstReachable(amqpUrl);
+  const connection = await connectFirstReachable(broker.url, { socketOptions: broker.socketOptions });
   connection.on('error', () => undefined);
   try {
     const channel = await connection.createConfirmChannel();
@@ -54,9 +56,11 @@ async function main(): Promise<void> {
     console.error(`usage: make replay-dead QUEUE=<${MESSAGE_TYPES.join('|')}> (got "${values.queue ?? ''}")`);
     process.exit(2);
   }
-  const url = process.env.AMQP_URL || 'amqp://relay-ops:relay-ops@127.0.0.1:5673/relay';
+  // AMQP_URL (with AMQP_PASSWORD_FILE and the AMQP_TLS_* files, read as the services read them), or relay-ops on
+  // the private native node with its generated password.
+  const broker = brokerAccess({ ...process.env, AMQP_URL: process.env.AMQP_URL || localBrokerUrl('relay-ops') });
   const limit = values.limit ? Number(values.limit) : Number.POSITIVE_INFINITY;
-  const result = await replayDeadLetters(name as MessageType, url, limit);
+  const result = await replayDeadLetters(name as MessageType, broker, limit);
   console.log(`replayed ${result.replayed} message(s) from ${result.queue} to ${MESSAGES_EXCHANGE}`);
 }
 

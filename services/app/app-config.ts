@@ -2,7 +2,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { databasePasswordFileVar } from '../shared/db/database-url';
-import { amqpUrlVar, booleanVar, logLevelVar, portVar, positiveIntVar, stringVar } from '../shared/config/load-config';
+import { brokerVars } from '../shared/config/broker-access';
+import { booleanVar, logLevelVar, portVar, positiveIntVar, stringVar } from '../shared/config/load-config';
 
 /** A comma-separated env list, trimmed, empty items dropped. */
 const listVar = (fallback: string) =>
@@ -28,7 +29,7 @@ export const appConfigSchema = z
     SMS_ALLOWED_NUMBER_TYPES: listVar('MOBILE,FIXED_LINE_OR_MOBILE'),
     /** E.164 prefixes accepted whatever their region or type: the sandbox's magic numbers in dev and tests (+1500555). */
     SMS_ALLOW_NUMBER_PREFIXES: listVar(''),
-    AMQP_URL: amqpUrlVar('amqp://relay-app:relay-app@127.0.0.1:5673/relay'),
+    ...brokerVars('relay-app'),
     /** Messages awaiting broker confirms per process before the API answers 503 instead of buffering more. */
     PUBLISH_MAX_IN_FLIGHT: positiveIntVar(10_000),
     /** Group commit: most envelopes of one type that share one AMQP message and confirm; 1 turns it off. */

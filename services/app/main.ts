@@ -1,3 +1,4 @@
+import { brokerAccess, type BrokerAccess } from '../shared/config/broker-access';
 import { loadConfig } from '../shared/config/load-config';
 import { createLogger } from '../shared/logger/logger';
 import { BrokerConnection } from '../shared/messaging/connection';
@@ -25,8 +26,10 @@ async function main(): Promise<void> {
   installProcessHandlers(logger);
   let config;
   let databaseUrl: string;
+  let broker: BrokerAccess;
   try {
     config = loadConfig(appConfigSchema);
+    broker = brokerAccess(config);
     databaseUrl = databaseUrlWithPassword(config.DATABASE_URL, config.DATABASE_PASSWORD_FILE);
   } catch (error) {
     logger.fatal({ err: error }, 'app cannot start');
@@ -54,7 +57,7 @@ async function main(): Promise<void> {
     failOpen: () => drain?.draining ?? false,
   });
 
-  const connection = new BrokerConnection({ url: config.AMQP_URL, name: `app-${instanceId}` }, logger);
+  const connection = new BrokerConnection({ ...broker, name: `app-${instanceId}` }, logger);
   connection.on('connected', () => metrics.brokerConnected.set(1));
   connection.on('disconnected', () => metrics.brokerConnected.set(0));
   const publisher = new ConfirmPublisher(connection, logger, { maxInFlight: config.PUBLISH_MAX_IN_FLIGHT, confirmTimeoutMs: config.PUBLISH_TIMEOUT_MS });

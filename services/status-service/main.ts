@@ -3,6 +3,7 @@ import { databaseUrlWithPassword } from '../shared/db/database-url';
 import { createPool } from '../shared/db/pool';
 import { startOpsServer } from '../shared/http/ops-server';
 import { createLogger } from '../shared/logger/logger';
+import { brokerAccess, type BrokerAccess } from '../shared/config/broker-access';
 import { BrokerConnection } from '../shared/messaging/connection';
 import { QueueConsumer } from '../shared/messaging/consumer';
 import { ConfirmPublisher } from '../shared/messaging/publisher';
@@ -28,8 +29,10 @@ async function main(): Promise<void> {
   installProcessHandlers(logger);
   let config: StatusConfig;
   let databaseUrl: string;
+  let broker: BrokerAccess;
   try {
     config = loadConfig(statusConfigSchema);
+    broker = brokerAccess(config);
     databaseUrl = databaseUrlWithPassword(config.DATABASE_URL, config.DATABASE_PASSWORD_FILE);
   } catch (error) {
     logger.fatal({ err: error }, 'status service cannot start');
@@ -45,7 +48,7 @@ async function main(): Promise<void> {
   };
   setDatabase(false);
 
-  const connection = new BrokerConnection({ url: config.AMQP_URL, name: 'status-service' }, logger);
+  const connection = new BrokerConnection({ ...broker, name: 'status-service' }, logger);
   connection.on('connected', () => metrics.brokerConnected.set(1));
   connection.on('disconnected', () => metrics.brokerConnected.set(0));
   const publisher = new ConfirmPublisher(connection, logger, { maxInFlight: 2000 });

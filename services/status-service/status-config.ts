@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { databasePasswordFileVar } from '../shared/db/database-url';
-import { amqpUrlVar, booleanVar, logLevelVar, portVar, positiveIntVar, stringVar } from '../shared/config/load-config';
+import { brokerVars } from '../shared/config/broker-access';
+import { booleanVar, logLevelVar, portVar, positiveIntVar, stringVar } from '../shared/config/load-config';
 
 export const statusConfigSchema = z.object({
-  AMQP_URL: amqpUrlVar('amqp://relay-status:relay-status@127.0.0.1:5673/relay'),
+  ...brokerVars('relay-status'),
   DATABASE_URL: stringVar('postgres://relay@127.0.0.1:5433/relay'),
   DATABASE_PASSWORD_FILE: databasePasswordFileVar,
   /** Connections of this replica: one write transaction at a time, plus the outbox relay, retention and the probe. */

@@ -51,7 +51,7 @@ function confValues(file: string, prefix: string): string[] {
     for (const node of NODES) {
       expect(services[node]?.hostname).toBe(node);
       expect(mount(services[node]!, '/etc/rabbitmq/rabbitmq.conf')).toBe(path.join(ROOT, 'rabbitmq/rabbitmq.cluster.conf'));
-      expect(mount(services[node]!, '/etc/rabbitmq/definitions.json')).toBe(path.join(ROOT, 'rabbitmq/definitions.json'));
+      expect(mount(services[node]!, '/etc/rabbitmq/definitions.json')).toBe(path.join(ROOT, '.run/compose/rabbitmq/definitions.json'));
     }
     const data = NODES.map((node) => mount(services[node]!, '/var/lib/rabbitmq'));
     expect(new Set(data).size).toBe(3);
@@ -81,7 +81,8 @@ function confValues(file: string, prefix: string): string[] {
   test.each(Object.entries(CLIENTS))("%s's AMQP_URL lists the three nodes as its own user, vhost relay", (service, user) => {
     const urls = parseBrokerUrls(services[service]!.environment!.AMQP_URL!).map((url) => new URL(url));
     expect(urls.map((url) => url.host).sort()).toEqual(NODES.map((node) => `${node}:5672`).sort());
-    for (const url of urls) expect([url.username, url.password, url.pathname]).toEqual([user, user, '/relay']);
+    // No password in the URL: AMQP_PASSWORD_FILE (the main file's mount) supplies it.
+    for (const url of urls) expect([url.username, url.password, url.pathname]).toEqual([user, '', '/relay']);
   });
 
   test('Prometheus runs the cluster config, which scrapes every node in both broker jobs', () => {

@@ -27,14 +27,14 @@ const NODE_SERVICES = ['app', ...WORKERS, 'sandbox', 'status-service'];
  * inside the compose network; the shared secrets must also be the same on both ends.
  */
 const REQUIRED_ENV: Record<string, string[]> = {
-  app: ['AMQP_URL', 'PORT'],
-  'sms-worker': ['AMQP_URL', 'METRICS_PORT', 'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM', 'TWILIO_API_URL'],
-  'email-worker': ['AMQP_URL', 'METRICS_PORT', 'SMTP_URL'],
-  'notif-worker': ['AMQP_URL', 'METRICS_PORT', 'NOTIF_WEBHOOK_URL', 'NOTIF_WEBHOOK_SECRET'],
+  app: ['AMQP_URL', 'AMQP_PASSWORD_FILE', 'PORT'],
+  'sms-worker': ['AMQP_URL', 'AMQP_PASSWORD_FILE', 'METRICS_PORT', 'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM', 'TWILIO_API_URL'],
+  'email-worker': ['AMQP_URL', 'AMQP_PASSWORD_FILE', 'METRICS_PORT', 'SMTP_URL'],
+  'notif-worker': ['AMQP_URL', 'AMQP_PASSWORD_FILE', 'METRICS_PORT', 'NOTIF_WEBHOOK_URL', 'NOTIF_WEBHOOK_SECRET'],
   sandbox: ['SANDBOX_HTTP_PORT', 'SANDBOX_SMTP_PORT', 'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'NOTIF_WEBHOOK_SECRET'],
-  'status-service': ['AMQP_URL', 'METRICS_PORT', 'DATABASE_URL'],
+  'status-service': ['AMQP_URL', 'AMQP_PASSWORD_FILE', 'METRICS_PORT', 'DATABASE_URL', 'DATABASE_PASSWORD_FILE'],
   postgres: ['POSTGRES_USER', 'POSTGRES_DB'],
-  grafana: ['GF_SECURITY_ADMIN_USER', 'GF_SECURITY_ADMIN_PASSWORD'],
+  grafana: ['GF_SECURITY_ADMIN_USER', 'GF_SECURITY_ADMIN_PASSWORD__FILE'],
   k6: ['BASE_URL', 'PROMETHEUS_URL', 'K6_PROMETHEUS_RW_SERVER_URL', 'K6_PROMETHEUS_RW_TREND_STATS'],
 };
 
@@ -235,7 +235,9 @@ describe('docker-compose.yml', () => {
         if (source.startsWith('./.run/compose/')) {
           // git-ignored, generated before `docker compose up`: the script must name it.
           const relative = source.slice('./.run/compose/'.length);
-          if (!secrets.includes(`$dir/${relative}`)) missing.push(`${name}: ${source} (not written by compose-secrets.sh)`);
+          // The script names the file, or the folder it fills (one password file per broker user).
+          const named = relative.split('/').some((_, i, parts) => secrets.includes(`$dir/${parts.slice(0, parts.length - i).join('/')}`));
+          if (!named) missing.push(`${name}: ${source} (not written by compose-secrets.sh)`);
           continue;
         }
         if (!fs.existsSync(path.resolve(ROOT, source))) missing.push(`${name}: ${source}`);
@@ -248,7 +250,8 @@ describe('docker-compose.yml', () => {
     const targets = Object.fromEntries((services.rabbitmq!.volumes as string[]).map((v) => [v.split(':')[1], v.split(':')[0]]));
     expect(targets['/etc/rabbitmq/rabbitmq.conf']).toBe('./rabbitmq/rabbitmq.compose.conf');
     expect(targets['/etc/rabbitmq/enabled_plugins']).toBe('./rabbitmq/enabled_plugins');
-    expect(targets[rabbitConf['definitions.local.path']!]).toBe('./rabbitmq/definitions.json');
+    // The committed definitions with each user's password hash: scripts/compose-secrets.sh renders them.
+    expect(targets[rabbitConf['definitions.local.path']!]).toBe('./.run/compose/rabbitmq/definitions.json');
     expect(targets['/var/lib/rabbitmq']).toBe('rabbitmq-data');
     expect(listeningPorts('rabbitmq')).toEqual([5672, 15672, 15692]);
   });
@@ -385,7 +388,13 @@ describe('docker-compose.yml', () => {
     expect(url.hostname).toBe('rabbitmq');
     expect(Number(url.port)).toBe(listeningPorts('rabbitmq')[0]);
     expect(url.username).toBe(name === 'status-service' ? 'relay-status' : `relay-${name}`);
+    expect(url.password).toBe('');
     expect(url.pathname).toBe('/relay');
+  });
+
+  test.each(['app', ...WORKERS])("%s reads its own user's generated broker password from a read-only mount", (name) => {
+    const file = environmentOf(services[name]!).AMQP_PASSWORD_FILE!;
+    expect(services[name]!.volumes).toContain(`./.run/compose/secrets/broker/relay-${name}:${file}:ro`);
   });
 
   test('by default the workers deliver to the sandbox, which accepts their Twilio credentials and webhook secret', () => {
@@ -499,12 +508,14 @@ describe('docker-compose.yml', () => {
     expect(JSON.parse(JSON.stringify(dev).replace(devUrl!, url.href))).toEqual(config);
   });
 
-  test('Grafana is provisioned read-only from the repo, with the admin password from env', () => {
+  test('Grafana is provisioned read-only from the repo, with a generated admin password and no default one', () => {
     const grafana = services.grafana!;
+    const file = environmentOf(grafana).GF_SECURITY_ADMIN_PASSWORD__FILE!;
     expect(grafana.volumes).toEqual(expect.arrayContaining([
       './grafana/provisioning:/etc/grafana/provisioning:ro', './grafana/dashboards:/var/lib/grafana/dashboards:ro',
+      `./.run/compose/secrets/grafana-admin-password:${file}:ro`,
     ]));
-    expect(composeText).toContain('GF_SECURITY_ADMIN_PASSWORD: ${GRAFANA_ADMIN_PASSWORD:-');
+    expect(environmentOf(grafana).GF_SECURITY_ADMIN_PASSWORD).toBeUndefined();
   });
 
   test('k6 runs only in the loadtest profile, against the app, writing to the remote-write receiver', () => {

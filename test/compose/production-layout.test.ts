@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { brokerPasswordFile } from '../../tools/lib/local-broker';
 
 const ROOT = path.resolve(__dirname, '../..');
 const AMQP_PORT = Number(process.env.TEST_AMQP_PORT ?? 5673);
@@ -169,7 +170,9 @@ describe('the production image layout (Dockerfile runtime stage, built without D
       ...process.env,
       NODE_ENV: 'production',
       PM2_HOME: pm2Home,
-      AMQP_URL: `amqp://relay-notif-worker:relay-notif-worker@127.0.0.1:${AMQP_PORT}/relay`,
+      // As in the container: a URL without password, the password from a file (compose mounts it as a secret).
+      AMQP_URL: `amqp://relay-notif-worker@127.0.0.1:${AMQP_PORT}/relay`,
+      AMQP_PASSWORD_FILE: brokerPasswordFile('relay-notif-worker'),
       METRICS_PORT: String(metricsPort),
       LOG_LEVEL: 'warn',
     };

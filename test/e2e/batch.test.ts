@@ -15,7 +15,7 @@ beforeAll(async () => {
   startPm2(['sandbox', 'app', 'sms-worker', 'email-worker', 'notif-worker'], { API_INSTANCES: '1' });
   // Each lone app has its own ops port (the PM2 stack's app has 9100) and reads the test key file.
   startService('app', { ...securityEnv(), PORT: '18081', OPS_PORT: '19181', PUBLISH_MAX_IN_FLIGHT: '1' });
-  startService('app', { ...securityEnv(), PORT: '18082', OPS_PORT: '19182', AMQP_URL: `amqp://relay-app:relay-app@127.0.0.1:${await closedPort()}/relay` });
+  startService('app', { ...securityEnv(), PORT: '18082', OPS_PORT: '19182', AMQP_URL: `amqp://relay-app@127.0.0.1:${await closedPort()}/relay` });
   await waitReady([...Object.values(READY_URLS), `${TIGHT_APP}/readyz`, `${BROKERLESS_APP}/healthz`]);
 }, 90_000);
 

@@ -2,6 +2,7 @@ import net from 'node:net';
 import { createLogger } from '../../services/shared/logger/logger';
 import { parseBrokerUrls } from '../../services/shared/messaging/broker-urls';
 import { BrokerConnection } from '../../services/shared/messaging/connection';
+import { brokerPassword } from '../../tools/lib/local-broker';
 import { BROKER } from '../support/broker';
 import { sleep } from '../support/wait';
 
@@ -50,7 +51,7 @@ async function deadPort(): Promise<number> {
   return relay.port;
 }
 
-const login = 'amqp://relay-admin:relay-admin@127.0.0.1';
+const login = `amqp://relay-admin:${encodeURIComponent(brokerPassword('relay-admin'))}@127.0.0.1`;
 const logger = createLogger('broker-urls-test', 'silent');
 const connections: BrokerConnection[] = [];
 

@@ -1,5 +1,5 @@
 import * as amqp from 'amqplib';
-import { amqpUrl, drainQueue, purgeAllQueues } from '../support/broker';
+import { BROKER, amqpUrl, drainQueue, purgeAllQueues } from '../support/broker';
 import { waitFor } from '../support/wait';
 
 /** Opens a channel as `user`; errors are surfaced through the returned promise, never as unhandled events. */
@@ -38,7 +38,7 @@ beforeAll(async () => {
 
 describe('each service user may do only its own job', () => {
   test('the guest user does not exist', async () => {
-    await expect(amqp.connect(`amqp://guest:guest@127.0.0.1:${new URL(amqpUrl('x')).port}/relay`)).rejects.toThrow(/ACCESS_REFUSED|403/);
+    await expect(amqp.connect(`amqp://guest:guest@127.0.0.1:${BROKER.amqpPort}/relay`)).rejects.toThrow(/ACCESS_REFUSED|403/);
   });
 
   test('the app may publish to relay.messages', async () => {

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as amqp from 'amqplib';
+import { brokerPassword, localBrokerUrl } from '../../tools/lib/local-broker';
 
 const run = promisify(execFile);
 export const ROOT = path.resolve(__dirname, '../..');
@@ -18,7 +19,7 @@ export const BROKER = {
 export async function management(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: any }> {
   const response = await fetch(`http://127.0.0.1:${BROKER.mgmtPort}${apiPath}`, {
     method,
-    headers: { authorization: `Basic ${Buffer.from('relay-admin:relay-admin').toString('base64')}`, 'content-type': 'application/json' },
+    headers: { authorization: `Basic ${Buffer.from(`relay-admin:${brokerPassword('relay-admin')}`).toString('base64')}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(10_000),
   });
@@ -26,16 +27,19 @@ export async function management(method: string, apiPath: string, body?: unknown
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
 
-/** Re-imports rabbitmq/definitions.json through the management API (re-creates deleted queues and bindings). */
+/**
+ * Re-imports rabbitmq/definitions.json through the management API (re-creates deleted queues and bindings). The
+ * users are left out: the committed file gives them no usable password, and importing it would lock them out.
+ */
 export async function importDefinitions(): Promise<void> {
-  const definitions = JSON.parse(await readFile(path.join(ROOT, 'rabbitmq/definitions.json'), 'utf8'));
-  const { status } = await management('POST', '/api/definitions', definitions);
+  const { users: _users, ...topology } = JSON.parse(await readFile(path.join(ROOT, 'rabbitmq/definitions.json'), 'utf8'));
+  const { status } = await management('POST', '/api/definitions', topology);
   if (status >= 300) throw new Error(`definitions import answered ${status}`);
 }
 
-/** Each service's dev user has its name as password (rabbitmq/definitions.json). */
+/** A user's URL on the private broker, with the password scripts/broker.sh generated for this checkout. */
 export function amqpUrl(user: string): string {
-  return `amqp://${user}:${user}@127.0.0.1:${BROKER.amqpPort}/relay`;
+  return localBrokerUrl(user, [`127.0.0.1:${BROKER.amqpPort}`]);
 }
 
 /** Runs `scripts/broker.sh <command>` (stop, resume, restart, status). */

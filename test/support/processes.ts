@@ -3,6 +3,7 @@ import os from 'node:os';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { brokerPasswordFile } from '../../tools/lib/local-broker';
 import { commandLine, processTree } from '../../tools/lib/proc';
 import { startGroup, stopAllGroups, type GroupProcess } from '../../tools/lib/process-group';
 import { securityEnv } from './api-keys';
@@ -27,11 +28,16 @@ export function stopAll(): Promise<void> {
   return stopAllGroups();
 }
 
-/** Starts a compiled service directly with node (no PM2), e.g. a worker a test will signal itself. */
+/**
+ * Starts a compiled service directly with node (no PM2), e.g. a worker a test will signal itself. A broker client
+ * logs in as relay-<service> with its generated password, as under PM2 (services/shared/pm2/worker-app.js).
+ */
 export function startService(service: string, env: NodeJS.ProcessEnv = {}): RunningProcess {
   const script = path.join(ROOT, 'dist/services', service, 'main.js');
   if (!fs.existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` (make test does) first`);
-  return startProcess(process.execPath, [script], { LOG_LEVEL: 'warn', ...env });
+  const user = service === 'status-service' ? 'relay-status' : service === 'app' || service.endsWith('-worker') ? `relay-${service}` : undefined;
+  const password = user ? { AMQP_PASSWORD_FILE: brokerPasswordFile(user) } : {};
+  return startProcess(process.execPath, [script], { LOG_LEVEL: 'warn', ...password, ...env });
 }
 
 /**

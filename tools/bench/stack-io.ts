@@ -1,9 +1,10 @@
 import * as amqp from 'amqplib';
+import { localBrokerUrl } from '../lib/local-broker';
 
 /** Ports and credentials of the native stack (docs/architecture.md); every one overridable by env. */
 export const APP_URL = process.env.BENCH_URL ?? 'http://127.0.0.1:8080';
 export const SANDBOX_URL = process.env.SANDBOX_URL ?? 'http://127.0.0.1:8025';
-export const ADMIN_AMQP_URL = process.env.BENCH_ADMIN_AMQP_URL ?? 'amqp://relay-admin:relay-admin@127.0.0.1:5673/relay';
+const adminAmqpUrl = () => process.env.BENCH_ADMIN_AMQP_URL || localBrokerUrl('relay-admin');
 export const BROKER_PID_FILE = process.env.BENCH_BROKER_PID_FILE ?? '/tmp/relay-rabbitmq-5673/node.pid';
 export const WORKER_METRICS = [9101, 9102, 9103].map((port) => `http://127.0.0.1:${port}`);
 export const WORK_QUEUES = ['relay.sms', 'relay.email', 'relay.notif'];
@@ -31,7 +32,7 @@ export async function clearSandbox(): Promise<void> {
 
 /** Empties every relay.* queue (admin user), so a run starts from nothing left over by an earlier one. */
 export async function purgeQueues(): Promise<void> {
-  const connection = await amqp.connect(ADMIN_AMQP_URL);
+  const connection = await amqp.connect(adminAmqpUrl());
   connection.on('error', () => undefined);
   try {
     const channel = await connection.createChannel();
@@ -44,7 +45,7 @@ export async function purgeQueues(): Promise<void> {
 
 /** Ready messages in the work queues (passive declare, exact, unlike the management API's sampled stats). */
 export async function workQueueDepth(): Promise<number> {
-  const connection = await amqp.connect(ADMIN_AMQP_URL);
+  const connection = await amqp.connect(adminAmqpUrl());
   connection.on('error', () => undefined);
   try {
     const channel = await connection.createChannel();

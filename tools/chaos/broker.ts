@@ -3,12 +3,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import * as amqp from 'amqplib';
 import { connectFirstReachable } from '../../services/shared/messaging/broker-urls';
+import { localBrokerUrl } from '../lib/local-broker';
 import { ROOT } from './stack-http';
 
 const run = promisify(execFile);
 
 /** relay-admin on the private node (never the system broker on 5672); a comma-separated list for a cluster. */
-export const ADMIN_AMQP_URL = process.env.CHAOS_ADMIN_AMQP_URL ?? 'amqp://relay-admin:relay-admin@127.0.0.1:5673/relay';
+const adminAmqpUrl = () => process.env.CHAOS_ADMIN_AMQP_URL || localBrokerUrl('relay-admin');
 export const WORK_QUEUES = ['relay.sms', 'relay.email', 'relay.notif'];
 export const RETRY_QUEUES = ['relay.retry.1s', 'relay.retry.5s', 'relay.retry.30s', 'relay.retry.2m'];
 export const DEAD_QUEUES = ['relay.sms.dead', 'relay.email.dead', 'relay.notif.dead'];
@@ -20,7 +21,7 @@ export async function brokerCtl(command: 'stop' | 'resume' | 'status'): Promise<
 }
 
 async function withAdmin<T>(use: (channel: amqp.Channel) => Promise<T>): Promise<T> {
-  const connection = await connectFirstReachable(ADMIN_AMQP_URL);
+  const connection = await connectFirstReachable(adminAmqpUrl());
   connection.on('error', () => undefined);
   try {
     const channel = await connection.createChannel();

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT, sleep } from '../chaos/stack-http';
+import { localBrokerUrl } from '../lib/local-broker';
 
 const run = promisify(execFile);
 
@@ -11,10 +12,9 @@ export async function clusterCtl(...args: string[]): Promise<string> {
   return stdout.trim();
 }
 
-/** AMQP_URL for `user` on the given nodes (`host:port` items share the first one's login and vhost). */
+/** AMQP_URL for `user` on the given nodes, with its generated password (tools/lib/local-broker.ts). */
 export function nodeUrls(user: string, nodes: string[]): string {
-  const [first, ...rest] = nodes;
-  return [`amqp://${user}:${user}@${first}/relay`, ...rest].join(',');
+  return localBrokerUrl(user, nodes);
 }
 
 export interface ScenarioStep {

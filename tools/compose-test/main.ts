@@ -140,19 +140,29 @@ async function main(): Promise<void> {
     return `sms, email, notif: 202 -> at the sandbox (${ids.join(', ')})`;
   });
 
-  await step('the broker loaded the definitions: no guest, each user only its own job', async () => {
-    // The native permissions test, unchanged, against the containerised broker (AMQP published on loopback by
-    // the test override only). It publishes test messages into the work queues and reads them back, so the
-    // workers are stopped meanwhile, as they are when it runs natively.
+  await step('the broker loaded the definitions: no guest, no committed password, each user only its own job', async () => {
+    // The native permissions and credentials tests, unchanged, against the containerised broker (AMQP published on
+    // loopback by the test override only), with the passwords `make up` generated (.run/compose/secrets). They
+    // publish test messages into the work queues and read them back, so the workers are stopped meanwhile, as
+    // they are when they run natively.
     await stopWorkers();
-    const result = spawnSync('npx', ['jest', '--ci', 'test/integration/permissions.test.ts'], {
-      cwd: ROOT, env: { ...process.env, RELAY_AMQP_PORT: process.env.COMPOSE_TEST_AMQP_PORT ?? '29682' }, encoding: 'utf8', timeout: 180_000,
+    const suites = ['test/integration/permissions.test.ts', 'test/integration/broker-credentials.test.ts'];
+    const result = spawnSync('npx', ['jest', '--ci', ...suites], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        RELAY_AMQP_PORT: process.env.COMPOSE_TEST_AMQP_PORT ?? '29682',
+        RELAY_MGMT_PORT: process.env.RABBITMQ_MANAGEMENT_PORT ?? '15672',
+        RELAY_SECRETS_DIR: path.join(ROOT, '.run/compose/secrets'),
+      },
+      encoding: 'utf8',
+      timeout: 180_000,
     });
     const tests = /Tests:\s+(.*)/.exec(result.stderr ?? '')?.[1] ?? '?';
-    if (result.status !== 0) throw new Error(`test/integration/permissions.test.ts failed against the compose broker:\n${(result.stderr ?? '').slice(-3000)}`);
+    if (result.status !== 0) throw new Error(`${suites.join(', ')} failed against the compose broker:\n${(result.stderr ?? '').slice(-3000)}`);
     await compose('start', 'sms-worker', 'email-worker', 'notif-worker');
     await waitHealthy(SERVICES, 120_000);
-    return `test/integration/permissions.test.ts: ${tests}`;
+    return `${suites.join(', ')}: ${tests}`;
   });
 
   let replicas = 0;

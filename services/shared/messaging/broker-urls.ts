@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import * as amqp from 'amqplib';
 
 /**
@@ -45,11 +46,11 @@ function brokerUrl(item: string): URL {
  * One-shot connection for tools (replay-dead, chaos, cluster test): the first node of `value` (one URL or a list)
  * that accepts the connection. Long-lived services use BrokerConnection, which also reconnects.
  */
-export async function connectFirstReachable(value: string, options: { timeoutMs?: number } = {}): Promise<amqp.ChannelModel> {
+export async function connectFirstReachable(value: string, options: { timeoutMs?: number; socketOptions?: ConnectionOptions } = {}): Promise<amqp.ChannelModel> {
   const failures: string[] = [];
   for (const url of parseBrokerUrls(value)) {
     try {
-      return await amqp.connect(url, { timeout: options.timeoutMs ?? 5000 });
+      return await amqp.connect(url, { ...options.socketOptions, timeout: options.timeoutMs ?? 5000 });
     } catch (error) {
       failures.push(`${redactBrokerUrl(url)}: ${(error as Error).message}`);
     }

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { ConnectionOptions } from 'node:tls';
 import * as amqp from 'amqplib';
 import type { Logger } from '../logger/logger';
 import { backoffDelayMs } from './backoff';
@@ -18,6 +19,8 @@ export interface BrokerConnectionOptions {
   maxReconnectDelayMs?: number;
   /** Heartbeat in seconds: how fast a dead TCP peer is noticed. Default 10. */
   heartbeatSeconds?: number;
+  /** TLS options for amqps:// URLs (CA, client certificate and key, servername): config/broker-access.ts. */
+  socketOptions?: ConnectionOptions;
 }
 
 export type ConnectionState = 'connecting' | 'connected' | 'closed';
@@ -100,6 +103,7 @@ export class BrokerConnection extends EventEmitter {
       const url = this.urls[index] as string;
       try {
         const model = await amqp.connect(this.urlWithHeartbeat(url), {
+          ...this.options.socketOptions,
           noDelay: true,
           timeout: 5000,
           clientProperties: { connection_name: this.options.name },

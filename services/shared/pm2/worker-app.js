@@ -25,9 +25,26 @@ function serviceApp(name, overrides = {}) {
     out_file: '/dev/null',
     error_file: '/dev/null',
     time: false,
-    env: { NODE_ENV: process.env.NODE_ENV || 'production' },
+    env: { NODE_ENV: process.env.NODE_ENV || 'production', ...brokerPasswordEnv(name) },
     ...overrides,
   };
+}
+
+/** The broker user each broker client logs in as (rabbitmq/definitions.json); services not listed have none. */
+function brokerUser(name) {
+  if (name === 'app' || name.endsWith('-worker')) return `relay-${name}`;
+  return { 'status-service': 'relay-status' }[name];
+}
+
+/**
+ * Natively (make dev, the tests, bench, chaos) a broker client's password is the file scripts/broker-secrets.sh
+ * generated for its user; in a container AMQP_PASSWORD_FILE comes from compose (a mounted secret) and is left as it is.
+ */
+function brokerPasswordEnv(name) {
+  const user = brokerUser(name);
+  if (process.env.AMQP_PASSWORD_FILE || !user) return {};
+  const secrets = process.env.RELAY_SECRETS_DIR || path.join(root, '.run/secrets');
+  return { AMQP_PASSWORD_FILE: path.join(secrets, 'broker', user) };
 }
 
 module.exports = { serviceApp, root };

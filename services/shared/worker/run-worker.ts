@@ -1,4 +1,5 @@
 import type * as amqp from 'amqplib';
+import { brokerAccess, type BrokerAccess } from '../config/broker-access';
 import { loadConfig } from '../config/load-config';
 import { createLogger, type Logger } from '../logger/logger';
 import { startOpsServer } from '../http/ops-server';
@@ -66,8 +67,10 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
   installProcessHandlers(logger);
   let config: WorkerConfig;
   let providers: NamedProvider<T>[];
+  let broker: BrokerAccess;
   try {
     config = loadConfig(workerConfigSchema({ amqpUser: `relay-${service}`, metricsPort: definition.metricsPort }));
+    broker = brokerAccess(config);
     providers = definition.createProviders(process.env, logger);
   } catch (error) {
     logger.fatal({ err: error }, 'worker cannot start');
@@ -77,7 +80,7 @@ export async function runWorker<T extends MessageType>(definition: WorkerDefinit
   const registry = createRegistry();
   const metrics = createWorkerMetrics(registry);
   const type = definition.type;
-  const connection = new BrokerConnection({ url: config.AMQP_URL, name: service }, logger);
+  const connection = new BrokerConnection({ ...broker, name: service }, logger);
   const failover = createWorkerFailover(type, providers, { config, metrics, logger, connection });
   const provider: Provider<T> = failover.provider;
   connection.on('connected', () => metrics.brokerConnected.set(1));

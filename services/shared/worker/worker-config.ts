@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { amqpUrlVar, booleanVar, logLevelVar, portVar, positiveIntVar, stringVar } from '../config/load-config';
+import { brokerVars } from '../config/broker-access';
+import { booleanVar, logLevelVar, portVar, positiveIntVar, stringVar } from '../config/load-config';
 import { RETRY_TIERS, type RetryTier } from '../messaging/topology';
 
 const tierNames = Object.keys(RETRY_TIERS) as RetryTier[];
@@ -22,7 +23,7 @@ export const retryDelaysVar = z
 /** Settings every worker shares; each worker adds its provider's settings and defaults. */
 export function workerConfigSchema(defaults: { amqpUser: string; metricsPort: number }) {
   return z.object({
-    AMQP_URL: amqpUrlVar(`amqp://${defaults.amqpUser}:${defaults.amqpUser}@127.0.0.1:5673/relay`),
+    ...brokerVars(defaults.amqpUser),
     METRICS_PORT: portVar(defaults.metricsPort),
     /** Unacknowledged deliveries (AMQP basic.qos); a group-commit delivery holds up to 100 items. */
     PREFETCH: positiveIntVar(50),
