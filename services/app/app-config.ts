@@ -51,6 +51,10 @@ export const appConfigSchema = z
     DRAIN_IDLE_GRACE_MS: positiveIntVar(2000),
     /** Boot: longest wait for the broker (confirm channel open) before listening anyway (below PM2's listen_timeout). */
     READY_TIMEOUT_MS: positiveIntVar(10_000),
+    /** The app's base URL as the outside (Twilio) calls it: provider callbacks are signed over the full public URL. */
+    PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
+    /** The Twilio auth token status callbacks are signed with (the sms worker's); the sandbox's in dev and tests. */
+    TWILIO_AUTH_TOKEN: stringVar('sandbox-token'),
     LOG_LEVEL: logLevelVar,
   })
   .transform((config) => ({

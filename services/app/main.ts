@@ -14,6 +14,7 @@ import { GroupCommitPublisher } from './group-commit';
 import { MessageIntake } from './message-intake';
 import { HttpDrain } from './http-drain';
 import { createApp } from './server';
+import { publishStatusEvents } from '../shared/status/publish-status-events';
 
 /** One PM2 cluster instance of the HTTP API. */
 async function main(): Promise<void> {
@@ -83,6 +84,11 @@ async function main(): Promise<void> {
     draining,
     bodyLimit: config.BODY_LIMIT,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+    twilioCallbacks: {
+      authToken: config.TWILIO_AUTH_TOKEN,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      publish: (events) => publishStatusEvents(publisher, events),
+    },
   });
   // Listen (and tell PM2 `ready`, which a reload waits for before stopping the old instance) only once messages
   // can be made durable: in cluster mode the master hands this instance connections as soon as it listens. If the

@@ -10,6 +10,7 @@ import { requestMetrics } from './http/request-metrics';
 import type { RateLimits } from './limits/rate-limits';
 import type { MessageIntake } from './message-intake';
 import type { SmsPolicyOptions } from './sms-policy';
+import { twilioCallbackRoute, type TwilioCallbackDeps } from './callbacks/twilio-callback-route';
 
 export interface AppDeps {
   intake: MessageIntake;
@@ -24,6 +25,8 @@ export interface AppDeps {
   draining?: () => boolean;
   bodyLimit: string;
   retryAfterSeconds: number;
+  /** Twilio status callbacks (public route, signature-checked); without it the route does not exist. */
+  twilioCallbacks?: Omit<TwilioCallbackDeps, 'metrics'>;
 }
 
 /**
@@ -44,6 +47,8 @@ export function createApp(deps: AppDeps): Express {
     const ready = deps.ready() && !deps.draining?.();
     response.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', broker: ready ? 'connected' : 'unavailable' });
   });
+  // Before the /v1 API-key check: Twilio cannot send a key; its signature authenticates the callback instead.
+  if (deps.twilioCallbacks) app.use(twilioCallbackRoute({ ...deps.twilioCallbacks, metrics: deps.metrics }));
   app.use(messageRoutes({ intake: deps.intake, keys: deps.keys, limits: deps.limits, smsPolicy: deps.smsPolicy, bodyLimit: deps.bodyLimit }));
   app.use(batchRoutes({ intake: deps.intake, limits: deps.limits, smsPolicy: deps.smsPolicy, retryAfterSeconds: deps.retryAfterSeconds }));
   app.use((_request, response) => void response.status(404).json({ error: 'not_found' }));

@@ -4,6 +4,7 @@ import { alertSink } from './alert-sink';
 import type { FaultInjector } from './faults';
 import { inbox } from './inbox';
 import type { Channel, MessageStore } from './message-store';
+import { StatusCallbackSender } from './status-callbacks';
 import { twilioApi } from './twilio-api';
 import { webhookReceiver } from './webhook-receiver';
 
@@ -14,6 +15,8 @@ export interface SandboxAppOptions {
   twilioAuthToken: string;
   /** NOTIF_WEBHOOK_SECRET, parsed: one or more `whsec_` secrets. */
   webhookSecrets: readonly string[];
+  /** Twilio-style status callbacks for messages that ask for them (default: signed with twilioAuthToken). */
+  callbacks?: StatusCallbackSender;
 }
 
 const channelQuery = z.enum(['sms', 'email', 'notif']).optional();
@@ -31,8 +34,9 @@ const faultSettings = z.strictObject({
 export function createSandboxApp(options: SandboxAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
+  const callbacks = options.callbacks ?? new StatusCallbackSender({ accountSid: options.twilioAccountSid, authToken: options.twilioAuthToken });
   app.get('/healthz', (_request, response) => void response.json({ status: 'ok' }));
-  app.use(twilioApi({ accountSid: options.twilioAccountSid, authToken: options.twilioAuthToken, store: options.store, faults: options.faults }));
+  app.use(twilioApi({ accountSid: options.twilioAccountSid, authToken: options.twilioAuthToken, store: options.store, faults: options.faults, callbacks }));
   app.use(webhookReceiver({ secrets: options.webhookSecrets, store: options.store, faults: options.faults }));
   app.use(alertSink());
   const page = inbox({ store: options.store, faults: options.faults });
@@ -46,7 +50,12 @@ export function createSandboxApp(options: SandboxAppOptions): Express {
   });
   app.delete('/messages', (_request, response) => {
     options.store.clear();
+    callbacks.clear();
     response.status(204).end();
+  });
+  app.get('/status-callbacks', (_request, response) => {
+    const callbacks = callbacks.list();
+    response.json({ count: callbacks.length, callbacks });
   });
   app.get('/faults', (_request, response) => void response.json(options.faults.current()));
   app.put('/faults', express.json(), (request, response) => {
