@@ -54,8 +54,8 @@ export function createSandboxApp(options: SandboxAppOptions): Express {
     response.status(204).end();
   });
   app.get('/status-callbacks', (_request, response) => {
-    const callbacks = callbacks.list();
-    response.json({ count: callbacks.length, callbacks });
+    const sent = callbacks.list();
+    response.json({ count: sent.length, callbacks: sent });
   });
   app.get('/faults', (_request, response) => void response.json(options.faults.current()));
   app.put('/faults', express.json(), (request, response) => {
