@@ -6,7 +6,7 @@ import { inbox } from './inbox';
 import type { Channel, MessageStore } from './message-store';
 import { StatusCallbackSender } from './status-callbacks';
 import { twilioApi } from './twilio-api';
-import { webhookReceiver } from './webhook-receiver';
+import { statusWebhookReceiver, webhookReceiver, type ReceivedStatusWebhook } from './webhook-receiver';
 
 export interface SandboxAppOptions {
   store: MessageStore;
@@ -38,6 +38,9 @@ export function createSandboxApp(options: SandboxAppOptions): Express {
   app.get('/healthz', (_request, response) => void response.json({ status: 'ok' }));
   app.use(twilioApi({ accountSid: options.twilioAccountSid, authToken: options.twilioAuthToken, store: options.store, faults: options.faults, callbacks }));
   app.use(webhookReceiver({ secrets: options.webhookSecrets, store: options.store, faults: options.faults }));
+  const statusWebhooks: ReceivedStatusWebhook[] = [];
+  app.use(statusWebhookReceiver(options.webhookSecrets, statusWebhooks));
+  app.get('/status-webhooks', (_request, response) => void response.json({ count: statusWebhooks.length, webhooks: statusWebhooks }));
   app.use(alertSink());
   const page = inbox({ store: options.store, faults: options.faults });
   app.use(page.router);
@@ -51,6 +54,7 @@ export function createSandboxApp(options: SandboxAppOptions): Express {
   app.delete('/messages', (_request, response) => {
     options.store.clear();
     callbacks.clear();
+    statusWebhooks.length = 0;
     response.status(204).end();
   });
   app.get('/status-callbacks', (_request, response) => {
