@@ -47,7 +47,9 @@ export function startPm2(services: string[], env: NodeJS.ProcessEnv = {}): Runni
   const ecosystem = path.join(home, 'ecosystem.config.js');
   const requires = services.map((service) => `...require(${JSON.stringify(path.join(ROOT, 'services', service, 'ecosystem.config.js'))}).apps`);
   fs.writeFileSync(ecosystem, `module.exports = { apps: [${requires.join(', ')}] };\n`);
-  return Object.assign(startProcess(path.join(ROOT, 'node_modules/.bin/pm2-runtime'), [ecosystem], { PM2_HOME: home, LOG_LEVEL: 'warn', ...securityEnv(), ...env }, home), { pm2Home: home });
+  // As make dev: the sms worker asks for Twilio status callbacks on the app's route (docs/architecture.md).
+  const callbacks = { TWILIO_STATUS_CALLBACK_URL: 'http://127.0.0.1:8080/v1/callbacks/twilio' };
+  return Object.assign(startProcess(path.join(ROOT, 'node_modules/.bin/pm2-runtime'), [ecosystem], { PM2_HOME: home, LOG_LEVEL: 'warn', ...securityEnv(), ...callbacks, ...env }, home), { pm2Home: home });
 }
 
 /** Runs the pm2 CLI against a pm2-runtime started by startPm2 (e.g. `reload app`); resolves with its stdout. */
