@@ -19,7 +19,7 @@ const ALERTMANAGER_DEV_CONFIG = path.join(ROOT, 'alertmanager/alertmanager.dev.y
 const ARCHITECTURE = path.join(ROOT, 'docs/architecture.md');
 
 const WORKERS = ['sms-worker', 'email-worker', 'notif-worker'];
-const NODE_SERVICES = ['app', ...WORKERS, 'sandbox'];
+const NODE_SERVICES = ['app', ...WORKERS, 'sandbox', 'status-webhooks'];
 
 /**
  * Variables each service needs set in its container. docs/architecture.md gives every variable a native
@@ -43,6 +43,7 @@ const HEALTH_PORT_VAR: Record<string, string> = {
   'email-worker': 'METRICS_PORT',
   'notif-worker': 'METRICS_PORT',
   sandbox: 'SANDBOX_HTTP_PORT',
+  'status-webhooks': 'METRICS_PORT',
 };
 
 /** Scrape jobs docs/architecture.md names. */
@@ -203,7 +204,7 @@ describe('docker-compose.yml', () => {
     const keys = Object.keys(raw).filter((k) => !k.startsWith('x-'));
     expect(keys).toEqual(['networks', 'volumes', 'services']);
     expect(Object.keys(services).sort()).toEqual(
-      ['alertmanager', 'app', 'email-worker', 'grafana', 'k6', 'notif-worker', 'prometheus', 'rabbitmq', 'sandbox', 'sms-worker'],
+      ['alertmanager', 'app', 'email-worker', 'grafana', 'k6', 'notif-worker', 'prometheus', 'rabbitmq', 'sandbox', 'sms-worker', 'status-webhooks'],
     );
   });
 
