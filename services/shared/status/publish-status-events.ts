@@ -9,17 +9,18 @@ import { STATUS_EVENT_CONTENT_TYPE, STATUS_EXCHANGE, statusEventSchema, statusRo
  * A stand-in until the status service's batching reporter is merged: the lead may swap it for that reporter's
  * confirmed-publish path; the callback route only depends on the `StatusEventSink` shape.
  */
-export function publishStatusEvents(publisher: ConfirmPublisher, events: readonly StatusEvent[]): Promise<void> {
-  return Promise.all(
-    events.map((event) => {
-      const valid = statusEventSchema.parse(event);
-      return publisher.publish(STATUS_EXCHANGE, statusRoutingKey(valid), Buffer.from(JSON.stringify(valid)), {
+export async function publishStatusEvents(publisher: ConfirmPublisher, events: readonly StatusEvent[]): Promise<void> {
+  // All validated before any is published: an invalid event never leaves half a batch behind.
+  const valid = events.map((event) => statusEventSchema.parse(event));
+  await Promise.all(
+    valid.map((event) =>
+      publisher.publish(STATUS_EXCHANGE, statusRoutingKey(event), Buffer.from(JSON.stringify(event)), {
         persistent: true,
         contentType: STATUS_EVENT_CONTENT_TYPE,
-        messageId: valid.eventId,
-      });
-    }),
-  ).then(() => undefined);
+        messageId: event.eventId,
+      }),
+    ),
+  );
 }
 
 /** Hands events to the broker and resolves once they are durable. */
