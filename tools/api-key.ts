@@ -49,6 +49,8 @@ function main(): void {
     if (!Number.isFinite(parsed) || parsed <= 0) fail(`${what} must be a positive number (got "${value}")`);
     return parsed;
   };
+  const webhookUrl = values['status-webhook-url'];
+  if (webhookUrl && !/^https?:\/\/[^/]/.test(webhookUrl)) fail(`STATUS_WEBHOOK_URL must be an http(s) URL (got "${webhookUrl}")`);
   const recipientLimit = !['off', 'false', '0', 'no'].includes(values['recipient-limit'].toLowerCase());
   try {
     const { key, record } = addKey(file, {
@@ -57,7 +59,7 @@ function main(): void {
       rate: number(values.rate, 'RATE') ?? KEY_DEFAULTS.rate,
       burst: number(values.burst, 'BURST'),
       recipientLimit,
-      ...(values['status-webhook-url'] ? { statusWebhookUrl: values['status-webhook-url'] } : {}),
+      ...(webhookUrl ? { statusWebhookUrl: webhookUrl } : {}),
     });
     process.stdout.write(`created API key "${record.name}" (${record.channels.join(',')}, ${record.rate}/s, burst ${record.burst}, recipient limit ${record.recipientLimit ? 'on' : 'off'}); hash stored in ${file}\n`);
     if (record.statusWebhook) {
