@@ -148,7 +148,8 @@ function callbackRequest(): fc.Arbitrary<{ url: string; headers: Record<string, 
       contentType: fc.oneof({ weight: 6, arbitrary: fc.constant('application/x-www-form-urlencoded') }, { weight: 1, arbitrary: fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded; charset=utf-16', 'multipart/form-data; boundary=x') }, { weight: 1, arbitrary: headerValue }),
     })
     .map(({ relayId, fields, raw, signature, contentType }) => {
-      const query = relayId === null ? '' : `?relay_id=${encodeURIComponent(relayId)}`;
+      // URLSearchParams, not encodeURIComponent: it encodes lone surrogates (as U+FFFD) instead of throwing.
+      const query = relayId === null ? '' : `?${new URLSearchParams({ relay_id: relayId }).toString()}`;
       const url = `${APP}${CALLBACK_PATH}${query}`;
       const params = Object.fromEntries(Object.entries(fields));
       const headers: Record<string, string> = { 'content-type': contentType };
