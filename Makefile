@@ -71,8 +71,8 @@ cluster-test: build ## native 3-node RabbitMQ cluster: nodes stopped under load,
 replay-dead: build ## move dead letters back for processing: make replay-dead QUEUE=sms
 	node dist/tools/replay-dead.js --queue "$(QUEUE)"
 
-api-key: build ## create an API key (hash stored, key printed last): make api-key NAME=billing CHANNELS=sms,email RATE=10
-	@node dist/tools/api-key.js --name "$(NAME)" --channels "$(or $(CHANNELS),sms,email,notif)" --rate "$(RATE)" --burst "$(BURST)" --recipient-limit "$(or $(RECIPIENT_LIMIT),on)"
+api-key: build ## create an API key (hash stored, key printed last): make api-key NAME=billing CHANNELS=sms,email RATE=10 [STATUS_WEBHOOK_URL=https://...]
+	@node dist/tools/api-key.js --name "$(NAME)" --channels "$(or $(CHANNELS),sms,email,notif)" --rate "$(RATE)" --burst "$(BURST)" --recipient-limit "$(or $(RECIPIENT_LIMIT),on)" --status-webhook-url "$(STATUS_WEBHOOK_URL)"
 
 dashboards: node_modules ## regenerate grafana/dashboards/*.json from grafana/src
 	UPDATE_DASHBOARDS=1 npx jest test/grafana

@@ -11,7 +11,9 @@
 # - The development API key: .run/compose/dev-api-key (never mounted); its SHA-256 goes to
 #   .run/compose/keys/api-keys.json, whose folder docker-compose.yml mounts read-only into the app at
 #   /run/relay-keys (API_KEYS_FILE). The folder, not the file, is mounted so a key file replaced by rename
-#   (make api-key) is seen. The hash file is world-readable: it holds hashes of 256-bit random keys only.
+#   (make api-key) is seen. The hash file is world-readable: it holds hashes of 256-bit random keys only, and the
+#   dev key's status webhook, which points at the sandbox with the sandbox's public development secret (a real
+#   key's webhook secret needs a file only its services read: docs/security.md).
 # Plain shell (openssl or /dev/urandom, sha256sum): `make up` needs no Node on the host. Add keys with:
 # make api-key NAME=... API_KEYS_FILE=.run/compose/keys/api-keys.json
 # - Service secrets, one random value per file in .run/compose/secrets/ (a folder only its owner may enter); the
@@ -79,6 +81,7 @@ cat > "$keys.tmp" <<JSON
       "rate": 100000,
       "burst": 200000,
       "recipientLimit": false,
+      "statusWebhook": { "url": "http://sandbox:8025/webhooks/status", "secret": "whsec_cmVsYXktc3RhY2stZGV2LXdlYmhvb2stc2VjcmV0ISE=" },
       "createdAt": "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
     }
   ]

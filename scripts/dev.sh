@@ -66,9 +66,12 @@ fi
 export API_KEYS_FILE=${API_KEYS_FILE:-$run_dir/api-keys.json}
 if [ ! -s "$run_dir/dev-api-key" ]; then
   (umask 077; node dist/tools/api-key.js --file "$API_KEYS_FILE" --name dev --rate 100000 --burst 200000 \
-    --recipient-limit off | tail -n 1 > "$run_dir/dev-api-key")
+    --recipient-limit off --status-webhook-url "http://127.0.0.1:${SANDBOX_HTTP_PORT:-8025}/webhooks/status" | tail -n 1 > "$run_dir/dev-api-key")
   echo "dev: development API key written to .run/dev-api-key"
 fi
+# Twilio status callbacks: the sandbox calls the app's route, signed over this URL (PUBLIC_BASE_URL + path).
+export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:${PORT:-8080}}
+export TWILIO_STATUS_CALLBACK_URL=${TWILIO_STATUS_CALLBACK_URL-$PUBLIC_BASE_URL/v1/callbacks/twilio}
 # The sandbox's magic numbers (+1500555xxxx) pass the SMS destination checks in dev.
 export SMS_ALLOW_NUMBER_PREFIXES=${SMS_ALLOW_NUMBER_PREFIXES-+1500555}
 

@@ -1,7 +1,9 @@
 /**
- * `make api-key NAME=... CHANNELS=sms,email,notif RATE=... [BURST=...] [RECIPIENT_LIMIT=off]`: creates an API key,
+ * `make api-key NAME=... CHANNELS=sms,email,notif RATE=... [BURST=...] [RECIPIENT_LIMIT=off] [STATUS_WEBHOOK_URL=https://...]`:
+ * creates an API key,
  * stores only its SHA-256 in API_KEYS_FILE (default .run/api-keys.json; replaces a key of the same name) and
- * prints the key once, on the last line of stdout. The running app picks the change up within a second.
+ * prints the key once, on the last line of stdout. With STATUS_WEBHOOK_URL, the key's status webhook gets a new
+ * `whsec_` signing secret, printed once too (on the line before the key). The running app picks the change up within a second.
  * `node dist/tools/api-key.js --revoke NAME` removes one; `--list` prints names and limits (never keys).
  */
 import path from 'node:path';
@@ -21,6 +23,7 @@ function main(): void {
       rate: { type: 'string' },
       burst: { type: 'string' },
       'recipient-limit': { type: 'string', default: 'on' },
+      'status-webhook-url': { type: 'string', default: '' },
       file: { type: 'string', default: process.env.API_KEYS_FILE || '.run/api-keys.json' },
       revoke: { type: 'string' },
       list: { type: 'boolean', default: false },
@@ -28,7 +31,7 @@ function main(): void {
   });
   const file = path.resolve(values.file);
   if (values.list) {
-    for (const key of readKeyFile(file).keys) process.stdout.write(`${key.name}\t${key.channels.join(',')}\trate=${key.rate}/s burst=${key.burst} recipient_limit=${key.recipientLimit}\n`);
+    for (const key of readKeyFile(file).keys) process.stdout.write(`${key.name}\t${key.channels.join(',')}\trate=${key.rate}/s burst=${key.burst} recipient_limit=${key.recipientLimit}${key.statusWebhook ? ` status_webhook=${key.statusWebhook.url}` : ''}\n`);
     return;
   }
   if (values.revoke !== undefined) {
@@ -46,6 +49,8 @@ function main(): void {
     if (!Number.isFinite(parsed) || parsed <= 0) fail(`${what} must be a positive number (got "${value}")`);
     return parsed;
   };
+  const webhookUrl = values['status-webhook-url'];
+  if (webhookUrl && !/^https?:\/\/[^/]/.test(webhookUrl)) fail(`STATUS_WEBHOOK_URL must be an http(s) URL (got "${webhookUrl}")`);
   const recipientLimit = !['off', 'false', '0', 'no'].includes(values['recipient-limit'].toLowerCase());
   try {
     const { key, record } = addKey(file, {
@@ -54,8 +59,13 @@ function main(): void {
       rate: number(values.rate, 'RATE') ?? KEY_DEFAULTS.rate,
       burst: number(values.burst, 'BURST'),
       recipientLimit,
+      ...(webhookUrl ? { statusWebhookUrl: webhookUrl } : {}),
     });
     process.stdout.write(`created API key "${record.name}" (${record.channels.join(',')}, ${record.rate}/s, burst ${record.burst}, recipient limit ${record.recipientLimit ? 'on' : 'off'}); hash stored in ${file}\n`);
+    if (record.statusWebhook) {
+      process.stdout.write(`status webhook ${record.statusWebhook.url}; verify its webhook-signature with this secret (shown once, here):\n`);
+      process.stdout.write(`${record.statusWebhook.secret}\n`);
+    }
     process.stdout.write('the key is shown once, here; send it as "Authorization: Bearer <key>":\n');
     process.stdout.write(`${key}\n`);
   } catch (error) {

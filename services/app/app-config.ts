@@ -62,6 +62,15 @@ export const appConfigSchema = z
     DATABASE_POOL_MAX: positiveIntVar(4),
     /** Longest a status read may take (connect + query) before the API answers 503 status_unavailable. */
     STATUS_QUERY_TIMEOUT_MS: positiveIntVar(2000),
+    /** The app's base URL as the outside (Twilio) calls it: provider callbacks are signed over the full public URL. */
+    PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
+    /** The Twilio auth token status callbacks are signed with (the sms worker's); the sandbox's in dev and tests. */
+    TWILIO_AUTH_TOKEN: stringVar('sandbox-token'),
+    /**
+     * The auth tokens of further Twilio accounts the sms worker may fail over to (SMS_PROVIDERS), comma-separated:
+     * each account signs the callbacks of its own messages.
+     */
+    TWILIO_CALLBACK_AUTH_TOKENS: z.string().default('').transform((value) => value.split(',').map((token) => token.trim()).filter(Boolean)),
     LOG_LEVEL: logLevelVar,
   })
   .transform((config) => ({

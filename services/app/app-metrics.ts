@@ -40,6 +40,12 @@ export function createAppMetrics(registry: Registry, readPublisherInFlight: () =
       },
     }),
     brokerConnected: new Gauge({ name: 'broker_connected', help: '1 while the broker connection is up', registers: [registry] }),
+    twilioCallbacks: new Counter({
+      name: 'twilio_callbacks_total',
+      help: 'Twilio status callbacks: recorded (event confirmed by the broker), ignored (a step we do not track), forbidden (bad or missing signature), invalid, unavailable (broker)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
   };
 }
 

@@ -19,6 +19,7 @@ import { MessageIntake } from './message-intake';
 import { HttpDrain } from './http-drain';
 import { createApp } from './server';
 import { StatusQueries } from './status/status-queries';
+import { publishStatusEvents } from '../shared/status/publish-status-events';
 
 /** One PM2 cluster instance of the HTTP API. */
 async function main(): Promise<void> {
@@ -101,6 +102,11 @@ async function main(): Promise<void> {
     draining,
     bodyLimit: config.BODY_LIMIT,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+    twilioCallbacks: {
+      authTokens: [config.TWILIO_AUTH_TOKEN, ...config.TWILIO_CALLBACK_AUTH_TOKENS],
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      publish: (events) => publishStatusEvents(publisher, events),
+    },
   });
   // Listen (and tell PM2 `ready`, which a reload waits for before stopping the old instance) only once messages
   // can be made durable: in cluster mode the master hands this instance connections as soon as it listens. If the

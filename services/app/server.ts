@@ -15,6 +15,7 @@ import type { RateLimits } from './limits/rate-limits';
 import type { MessageIntake } from './message-intake';
 import type { SmsPolicyOptions } from './sms-policy';
 import type { StatusQueries } from './status/status-queries';
+import { twilioCallbackRoute, type TwilioCallbackDeps } from './callbacks/twilio-callback-route';
 
 export interface AppDeps {
   intake: MessageIntake;
@@ -31,6 +32,8 @@ export interface AppDeps {
   draining?: () => boolean;
   bodyLimit: string;
   retryAfterSeconds: number;
+  /** Twilio status callbacks (public route, signature-checked); without it the route does not exist. */
+  twilioCallbacks?: Omit<TwilioCallbackDeps, 'metrics'>;
 }
 
 /**
@@ -51,6 +54,8 @@ export function createApp(deps: AppDeps): Express {
     const ready = deps.ready() && !deps.draining?.();
     reply(response, ready ? 200 : 503, readinessBody, { status: ready ? 'ready' : 'not_ready', broker: ready ? 'connected' : 'unavailable' });
   });
+  // Before the /v1 API-key check: Twilio cannot send a key; its signature authenticates the callback instead.
+  if (deps.twilioCallbacks) app.use(twilioCallbackRoute({ ...deps.twilioCallbacks, metrics: deps.metrics }));
   app.use(apiDocsRoutes());
   app.use(messageRoutes({ intake: deps.intake, keys: deps.keys, limits: deps.limits, smsPolicy: deps.smsPolicy, bodyLimit: deps.bodyLimit }));
   app.use(statusRoutes({ keys: deps.keys, queries: deps.statusQueries }));

@@ -7,6 +7,7 @@ import { FaultInjector } from './faults';
 import { MessageStore } from './message-store';
 import { createSandboxApp, SANDBOX_TWILIO_BACKUP } from './sandbox-app';
 import { createSmtpSink } from './smtp-sink';
+import { StatusCallbackSender } from './status-callbacks';
 
 const configSchema = z.object({
   SANDBOX_HTTP_PORT: portVar(8025),
@@ -18,6 +19,8 @@ const configSchema = z.object({
   TWILIO_BACKUP_ACCOUNT_SID: stringVar(SANDBOX_TWILIO_BACKUP.accountSid),
   TWILIO_BACKUP_AUTH_TOKEN: stringVar(SANDBOX_TWILIO_BACKUP.authToken),
   NOTIF_WEBHOOK_SECRET: webhookSecretsVar(),
+  /** Waits before each retry of a status callback the receiver did not answer 2xx (ms, comma-separated). */
+  SANDBOX_CALLBACK_RETRY_MS: z.string().default('1000,2000,4000,8000').transform((value) => value.split(',').map(Number).filter((ms) => Number.isFinite(ms) && ms >= 0)),
   LOG_LEVEL: logLevelVar,
 });
 
@@ -28,9 +31,12 @@ function main(): void {
   const config = loadConfig(configSchema);
   const store = new MessageStore();
   const faults = new FaultInjector();
-  const app = createSandboxApp({ store, faults, twilioAccountSid: config.TWILIO_ACCOUNT_SID, twilioAuthToken: config.TWILIO_AUTH_TOKEN,
+  const callbacks = new StatusCallbackSender({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, retryDelaysMs: config.SANDBOX_CALLBACK_RETRY_MS });
+  const app = createSandboxApp({
+    store, faults, callbacks, twilioAccountSid: config.TWILIO_ACCOUNT_SID, twilioAuthToken: config.TWILIO_AUTH_TOKEN,
     twilioBackup: { accountSid: config.TWILIO_BACKUP_ACCOUNT_SID, authToken: config.TWILIO_BACKUP_AUTH_TOKEN },
-    webhookSecrets: config.NOTIF_WEBHOOK_SECRET });
+    webhookSecrets: config.NOTIF_WEBHOOK_SECRET,
+  });
   const http = app.listen(config.SANDBOX_HTTP_PORT, config.SANDBOX_HOST);
   const smtp = createSmtpSink(store, faults);
   smtp.on('error', (error) => logger.warn({ err: error }, 'smtp error'));
@@ -39,6 +45,7 @@ function main(): void {
     process.send?.('ready');
   });
   const stop = () => {
+    callbacks.stop();
     http.close();
     http.closeAllConnections(); // open inbox pages hold event streams
     smtp.close(() => process.exit(0));

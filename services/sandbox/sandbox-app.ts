@@ -4,8 +4,9 @@ import { alertSink } from './alert-sink';
 import { PERSONALITIES, type FaultInjector } from './faults';
 import { inbox } from './inbox';
 import type { Channel, MessageStore } from './message-store';
+import { StatusCallbackSender } from './status-callbacks';
 import { twilioApi } from './twilio-api';
-import { webhookReceiver } from './webhook-receiver';
+import { statusWebhookReceiver, webhookReceiver, type ReceivedStatusWebhook } from './webhook-receiver';
 
 export interface SandboxAppOptions {
   store: MessageStore;
@@ -16,6 +17,8 @@ export interface SandboxAppOptions {
   twilioBackup?: { accountSid: string; authToken: string };
   /** NOTIF_WEBHOOK_SECRET, parsed: one or more `whsec_` secrets. */
   webhookSecrets: readonly string[];
+  /** Twilio-style status callbacks for messages that ask for them (default: signed with twilioAuthToken). */
+  callbacks?: StatusCallbackSender;
 }
 
 const channelQuery = z.enum(['sms', 'email', 'notif']).optional();
@@ -38,14 +41,18 @@ export const SANDBOX_TWILIO_BACKUP = { accountSid: 'ACsandboxbackup0000000000000
 export function createSandboxApp(options: SandboxAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
+  const callbacks = options.callbacks ?? new StatusCallbackSender({ accountSid: options.twilioAccountSid, authToken: options.twilioAuthToken });
   app.get('/healthz', (_request, response) => void response.json({ status: 'ok' }));
   const backup = options.twilioBackup ?? SANDBOX_TWILIO_BACKUP;
   const accounts = [
     { personality: 'twilio-primary' as const, accountSid: options.twilioAccountSid, authToken: options.twilioAuthToken },
     { personality: 'twilio-backup' as const, ...backup },
   ];
-  app.use(twilioApi({ accounts, store: options.store, faults: options.faults }));
+  app.use(twilioApi({ accounts, store: options.store, faults: options.faults, callbacks }));
   app.use(webhookReceiver({ secrets: options.webhookSecrets, store: options.store, faults: options.faults }));
+  const statusWebhooks: ReceivedStatusWebhook[] = [];
+  app.use(statusWebhookReceiver(options.webhookSecrets, statusWebhooks));
+  app.get('/status-webhooks', (_request, response) => void response.json({ count: statusWebhooks.length, webhooks: statusWebhooks }));
   app.use(alertSink());
   const page = inbox({ store: options.store, faults: options.faults });
   app.use(page.router);
@@ -58,7 +65,13 @@ export function createSandboxApp(options: SandboxAppOptions): Express {
   });
   app.delete('/messages', (_request, response) => {
     options.store.clear();
+    callbacks.clear();
+    statusWebhooks.length = 0;
     response.status(204).end();
+  });
+  app.get('/status-callbacks', (_request, response) => {
+    const sent = callbacks.list();
+    response.json({ count: sent.length, callbacks: sent });
   });
   app.get('/faults', (_request, response) => void response.json(options.faults.current()));
   app.put('/faults', express.json(), (request, response) => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import express, { type Router } from 'express';
 import type { FaultInjector, Personality } from './faults';
 import type { MessageStore } from './message-store';
+import type { StatusCallbackSender } from './status-callbacks';
 
 /** One Twilio account the sandbox plays; the account SID in the request path picks it. */
 export interface TwilioAccount {
@@ -14,6 +15,8 @@ export interface TwilioApiOptions {
   accounts: readonly TwilioAccount[];
   store: MessageStore;
   faults: FaultInjector;
+  /** Sends the status callbacks a message asked for with its StatusCallback field. */
+  callbacks: StatusCallbackSender;
 }
 
 /** Twilio-shaped error body: https://www.twilio.com/docs/usage/twilios-response#response-formats-exceptions */
@@ -52,7 +55,11 @@ export function twilioApi(options: TwilioApiOptions): Router {
     if (decision === 'transient') return void response.status(503).json(twilioError(503, 20503, 'Service unavailable'));
 
     const sid = `SM${randomBytes(16).toString('hex')}`;
-    options.store.add({ id, channel: 'sms', personality: account.personality, to, content: { sid, from: form.From, body } });
+    const callbackUrl = validCallbackUrl(form.StatusCallback);
+    if (form.StatusCallback !== undefined && !callbackUrl) return void response.status(400).json(twilioError(400, 21609, 'The StatusCallback URL is not a valid URL.'));
+    options.store.add({ id, channel: 'sms', personality: account.personality, to, content: { sid, from: form.From, body, ...(callbackUrl ? { statusCallback: callbackUrl } : {}) } });
+    // Each account signs the callbacks of its own messages with its own auth token, as Twilio does.
+    if (callbackUrl) options.callbacks.schedule({ sid, from: form.From, to, callbackUrl, account: { accountSid: account.accountSid, authToken: account.authToken } });
     const now = new Date().toUTCString();
     response.status(201).json({
       sid,
@@ -78,4 +85,15 @@ export function twilioApi(options: TwilioApiOptions): Router {
     });
   });
   return router;
+}
+
+/** An absolute http(s) URL, as Twilio requires of StatusCallback, or undefined. */
+function validCallbackUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value.length > 2048) return undefined;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }

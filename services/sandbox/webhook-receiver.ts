@@ -44,3 +44,37 @@ export function webhookReceiver(options: WebhookReceiverOptions): Router {
   });
   return router;
 }
+
+/** A status webhook the sandbox received and verified (`GET /status-webhooks`). */
+export interface ReceivedStatusWebhook {
+  webhookId: string;
+  receivedAt: string;
+  body: unknown;
+}
+
+const MAX_STATUS_WEBHOOKS = 1000;
+
+/**
+ * `POST /webhooks/status`: the sink for client status webhooks in dev and the demo (a key made with
+ * `STATUS_WEBHOOK_URL=http://127.0.0.1:8025/webhooks/status` is signed with the sandbox's secret). It verifies the
+ * Standard Webhooks signature as docs/webhooks.md asks, then keeps the change for `GET /status-webhooks`.
+ */
+export function statusWebhookReceiver(secrets: readonly string[], received: ReceivedStatusWebhook[]): Router {
+  const router = express.Router();
+  router.post('/webhooks/status', express.raw({ type: '*/*', limit: '64kb' }), (request, response) => {
+    const rawBody = Buffer.isBuffer(request.body) ? request.body.toString('utf8') : '';
+    const webhookId = request.header(WEBHOOK_HEADERS.id);
+    const verdict = verifyWebhook(secrets, { id: webhookId, timestamp: request.header(WEBHOOK_HEADERS.timestamp), signature: request.header(WEBHOOK_HEADERS.signature) }, rawBody);
+    if (!verdict.ok || !webhookId) return void response.status(401).json({ error: 'invalid_signature', reason: verdict.ok ? 'missing webhook-id' : verdict.reason });
+    let body: unknown;
+    try {
+      body = JSON.parse(rawBody);
+    } catch {
+      return void response.status(400).json({ error: 'invalid_json' });
+    }
+    received.push({ webhookId, receivedAt: new Date().toISOString(), body });
+    if (received.length > MAX_STATUS_WEBHOOKS) received.shift();
+    response.status(204).end();
+  });
+  return router;
+}

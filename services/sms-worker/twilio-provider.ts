@@ -12,7 +12,19 @@ export const twilioConfigSchema = z.object({
   /** Base URL of a Twilio-compatible API (the sandbox). Empty: the SDK talks to Twilio itself. */
   TWILIO_API_URL: z.string().default('http://127.0.0.1:8025'),
   TWILIO_TIMEOUT_MS: positiveIntVar(10_000),
+  /**
+   * The app's status-callback route as Twilio reaches it (`<PUBLIC_BASE_URL>/v1/callbacks/twilio`). Set: every
+   * message asks Twilio for status callbacks there, with our id in the query string. Empty: no callbacks.
+   */
+  TWILIO_STATUS_CALLBACK_URL: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]).default(''),
 });
+
+/** The callback URL for one message: our id travels in the query string, which Twilio's signature covers. */
+export function statusCallbackUrl(base: string, messageId: string): string {
+  const url = new URL(base);
+  url.searchParams.set('relay_id', messageId);
+  return url.toString();
+}
 
 export function createTwilioProvider(env: NodeJS.ProcessEnv): Provider<'sms'> {
   const config = loadConfig(twilioConfigSchema, env);
@@ -27,7 +39,12 @@ export function createTwilioProvider(env: NodeJS.ProcessEnv): Provider<'sms'> {
     type: 'sms',
     async send(envelope) {
       const message = await currentMessageId.run(envelope.id, () =>
-        client.messages.create({ to: envelope.payload.to, from: config.TWILIO_FROM, body: envelope.payload.body }),
+        client.messages.create({
+          to: envelope.payload.to,
+          from: config.TWILIO_FROM,
+          body: envelope.payload.body,
+          ...(config.TWILIO_STATUS_CALLBACK_URL ? { statusCallback: statusCallbackUrl(config.TWILIO_STATUS_CALLBACK_URL, envelope.id) } : {}),
+        }),
       );
       return { provider: 'twilio', providerMessageId: message.sid };
     },

@@ -19,7 +19,7 @@ const ALERTMANAGER_DEV_CONFIG = path.join(ROOT, 'alertmanager/alertmanager.dev.y
 const ARCHITECTURE = path.join(ROOT, 'docs/architecture.md');
 
 const WORKERS = ['sms-worker', 'email-worker', 'notif-worker'];
-const NODE_SERVICES = ['app', ...WORKERS, 'sandbox', 'status-service'];
+const NODE_SERVICES = ['app', ...WORKERS, 'sandbox', 'status-service', 'status-webhooks'];
 
 /**
  * Variables each service needs set in its container. docs/architecture.md gives every variable a native
@@ -46,6 +46,7 @@ const HEALTH_PORT_VAR: Record<string, string> = {
   'notif-worker': 'METRICS_PORT',
   sandbox: 'SANDBOX_HTTP_PORT',
   'status-service': 'METRICS_PORT',
+  'status-webhooks': 'METRICS_PORT',
 };
 
 /** Scrape jobs docs/architecture.md names. */
@@ -207,7 +208,7 @@ describe('docker-compose.yml', () => {
     const keys = Object.keys(raw).filter((k) => !k.startsWith('x-'));
     expect(keys).toEqual(['networks', 'volumes', 'services']);
     expect(Object.keys(services).sort()).toEqual(
-      ['alertmanager', 'app', 'email-worker', 'grafana', 'k6', 'notif-worker', 'postgres', 'prometheus', 'rabbitmq', 'sandbox', 'sms-worker', 'status-service'],
+      ['alertmanager', 'app', 'email-worker', 'grafana', 'k6', 'notif-worker', 'postgres', 'prometheus', 'rabbitmq', 'sandbox', 'sms-worker', 'status-service', 'status-webhooks'],
     );
   });
 

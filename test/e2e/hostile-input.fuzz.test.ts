@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
+import twilio from 'twilio';
 import { purgeAllQueues } from '../support/broker';
 import { testApiKey } from '../support/api-keys';
 import { servicePids, startApiPair, stopAll, type RunningProcess } from '../support/processes';
@@ -130,7 +131,55 @@ async function send(route: Route, request: Hostile): Promise<number> {
   return response.status;
 }
 
+// --- Twilio status callbacks (public, form-encoded, authenticated by X-Twilio-Signature) ------------------------
+const CALLBACK_PATH = '/v1/callbacks/twilio';
+/** The app under test checks signatures with its default token and public URL (services/app/app-config.ts). */
+const SANDBOX_TOKEN = 'sandbox-token';
+const twilioField = fc.constantFrom('MessageSid', 'MessageStatus', 'ErrorCode', 'AccountSid', 'To', 'From', 'SmsSid', '__proto__', 'constructor', 'toString');
+const twilioValue = fc.oneof(nasty, fc.constantFrom('delivered', 'sent', 'undelivered', 'failed', 'queued', `SM${'a'.repeat(32)}`, '30003', '-1', '1e999'));
+
+function callbackRequest(): fc.Arbitrary<{ url: string; headers: Record<string, string>; body: Buffer }> {
+  return fc
+    .record({
+      relayId: fc.option(fc.oneof(fc.uuid(), nasty), { freq: 5 }),
+      fields: fc.dictionary(twilioField, twilioValue, { maxKeys: 8 }),
+      raw: fc.option(fc.oneof(fc.uint8Array({ maxLength: 2000 }).map((bytes) => Buffer.from(bytes)), fc.integer({ min: 10_000, max: 40_000 }).map((n) => Buffer.from(`Body=${'x'.repeat(n)}`)), fc.constant(Buffer.from('a=1&a=2&MessageStatus=sent&MessageStatus=delivered'))), { freq: 4 }),
+      signature: fc.oneof({ weight: 4, arbitrary: fc.constant('valid') }, { weight: 1, arbitrary: fc.constant('missing') }, { weight: 1, arbitrary: headerValue }),
+      contentType: fc.oneof({ weight: 6, arbitrary: fc.constant('application/x-www-form-urlencoded') }, { weight: 1, arbitrary: fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded; charset=utf-16', 'multipart/form-data; boundary=x') }, { weight: 1, arbitrary: headerValue }),
+    })
+    .map(({ relayId, fields, raw, signature, contentType }) => {
+      // URLSearchParams, not encodeURIComponent: it encodes lone surrogates (as U+FFFD) instead of throwing.
+      const query = relayId === null ? '' : `?${new URLSearchParams({ relay_id: relayId }).toString()}`;
+      const url = `${APP}${CALLBACK_PATH}${query}`;
+      const params = Object.fromEntries(Object.entries(fields));
+      const headers: Record<string, string> = { 'content-type': contentType };
+      if (signature === 'valid') headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature(SANDBOX_TOKEN, `http://127.0.0.1:8080${CALLBACK_PATH}${query}`, params);
+      else if (signature !== 'missing') headers['x-twilio-signature'] = signature;
+      const body = raw ?? Buffer.from(new URLSearchParams(params).toString());
+      return { url, headers, body, [fc.toStringMethod]: () => `${url} ${JSON.stringify(headers)} ${JSON.stringify(body.subarray(0, 160).toString('latin1'))}` };
+    });
+}
+
 describe('hostile bodies and headers (fast-check, against the running app)', () => {
+  test('POST /v1/callbacks/twilio answers every generated callback with 204 or a 4xx', async () => {
+    let count = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(callbackRequest(), { minLength: GROUP, maxLength: GROUP }), async (requests) => {
+        const statuses = await Promise.all(
+          requests.map(async (request) => {
+            const response = await fetch(request.url, { method: 'POST', headers: request.headers, body: request.body, signal: AbortSignal.timeout(15_000) });
+            await response.arrayBuffer();
+            return response.status;
+          }),
+        );
+        count += requests.length;
+        for (const status of statuses) expect(status === 204 || (status >= 400 && status < 500)).toBe(true);
+      }),
+      { numRuns: 60, endOnFailure: true },
+    );
+    expect(count).toBeGreaterThanOrEqual(600);
+  }, 120_000);
+
   test.each(ROUTES)('POST %s answers every generated request with 202 or a 4xx', async (route) => {
     await fc.assert(
       fc.asyncProperty(fc.array(requestFor(route), { minLength: GROUP, maxLength: GROUP }), async (requests) => {

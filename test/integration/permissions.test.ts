@@ -58,6 +58,20 @@ describe('each service user may do only its own job', () => {
     expect(await expectRefused('relay-app', async (channel) => channel.publish('relay.dead', 'sms', Buffer.from('{}')))).toMatch(/403/);
   });
 
+  test('the app may publish status events to relay.status, and not status changes', async () => {
+    await publishConfirmed('relay-app', 'relay.status', 'sms.delivered');
+    expect(await drainQueue('relay.status')).toHaveLength(1);
+    expect(await expectRefused('relay-app', async (channel) => channel.publish('relay.status.changes', 'sms.delivered', Buffer.from('{}')))).toMatch(/403/);
+  });
+
+  test('the status-webhook dispatcher may only read its queue and publish to its own retry exchange', async () => {
+    await publishConfirmed('relay-status-webhooks', 'relay.status.webhooks.retry', 'dead');
+    expect(await drainQueue('relay.status.webhooks.dead')).toHaveLength(1);
+    expect(await expectRefused('relay-status-webhooks', async (channel) => channel.publish('relay.messages', 'sms', Buffer.from('{}')))).toMatch(/403/);
+    expect(await expectRefused('relay-status-webhooks', async (channel) => channel.publish('relay.retry', 'sms', Buffer.from('{}')))).toMatch(/403/);
+    expect(await expectRefused('relay-status-webhooks', (channel) => channel.consume('relay.status', () => undefined))).toMatch(/403 \(ACCESS-REFUSED\)/);
+  });
+
   test('a worker may not publish new messages to relay.messages', async () => {
     expect(await expectRefused('relay-sms-worker', async (channel) => channel.publish('relay.messages', 'sms', Buffer.from('{}')))).toMatch(/403/);
   });

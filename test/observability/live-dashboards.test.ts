@@ -250,11 +250,12 @@ describe('the dashboards', () => {
     for (const rule of EXPECTED_EMPTY) expect(empty.some((q) => q.panel === rule.panel && rule.expr.test(q.expr))).toBe(true);
   });
 
-  test('the API responses panel shows the 202s, 400s, 413s and 415s that were sent', async () => {
+  // 204: the app's answers to the sandbox's Twilio status callbacks for the SMS delivered above.
+  test('the API responses panel shows the 202s, 204s, 400s, 413s and 415s that were sent', async () => {
     const panel = queries.find((q) => q.panel === 'API responses / s by status');
     const answer = await instantQuery(panel!.expr);
     const statuses = answer.data?.result.map((s: { metric: { status: string } }) => s.metric.status).sort();
-    expect(statuses).toEqual(['202', '400', '413', '415']);
+    expect(statuses).toEqual(['202', '204', '400', '413', '415']);
   });
 
   test('the overview shows delivered, retried and dead-lettered messages for every channel', async () => {

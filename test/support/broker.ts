@@ -60,7 +60,8 @@ export const ALL_QUEUES = [
   'relay.sms', 'relay.email', 'relay.notif',
   'relay.sms.dead', 'relay.email.dead', 'relay.notif.dead',
   'relay.retry.1s', 'relay.retry.5s', 'relay.retry.30s', 'relay.retry.2m', 'relay.unroutable',
-  'relay.status', 'relay.status.webhooks',
+  'relay.status', 'relay.status.webhooks', 'relay.status.webhooks.dead',
+  'relay.status.webhooks.retry.1s', 'relay.status.webhooks.retry.10s', 'relay.status.webhooks.retry.1m', 'relay.status.webhooks.retry.10m', 'relay.status.webhooks.retry.1h',
 ];
 
 /** Empties every queue so a test starts from a known state (tests run one file at a time). */

@@ -35,7 +35,8 @@ export function stopAll(): Promise<void> {
 export function startService(service: string, env: NodeJS.ProcessEnv = {}): RunningProcess {
   const script = path.join(ROOT, 'dist/services', service, 'main.js');
   if (!fs.existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` (make test does) first`);
-  const user = service === 'status-service' ? 'relay-status' : service === 'app' || service.endsWith('-worker') ? `relay-${service}` : undefined;
+  const named: Record<string, string> = { 'status-service': 'relay-status', 'status-webhooks': 'relay-status-webhooks' };
+  const user = named[service] ?? (service === 'app' || service.endsWith('-worker') ? `relay-${service}` : undefined);
   const password = user ? { AMQP_PASSWORD_FILE: brokerPasswordFile(user) } : {};
   return startProcess(process.execPath, [script], { LOG_LEVEL: 'warn', ...password, ...env });
 }
@@ -53,7 +54,9 @@ export function startPm2(services: string[], env: NodeJS.ProcessEnv = {}): Runni
   const ecosystem = path.join(home, 'ecosystem.config.js');
   const requires = services.map((service) => `...require(${JSON.stringify(path.join(ROOT, 'services', service, 'ecosystem.config.js'))}).apps`);
   fs.writeFileSync(ecosystem, `module.exports = { apps: [${requires.join(', ')}] };\n`);
-  return Object.assign(startProcess(path.join(ROOT, 'node_modules/.bin/pm2-runtime'), [ecosystem], { PM2_HOME: home, LOG_LEVEL: 'warn', ...securityEnv(), ...env }, home), { pm2Home: home });
+  // As make dev: the sms worker asks for Twilio status callbacks on the app's route (docs/architecture.md).
+  const callbacks = { TWILIO_STATUS_CALLBACK_URL: 'http://127.0.0.1:8080/v1/callbacks/twilio' };
+  return Object.assign(startProcess(path.join(ROOT, 'node_modules/.bin/pm2-runtime'), [ecosystem], { PM2_HOME: home, LOG_LEVEL: 'warn', ...securityEnv(), ...callbacks, ...env }, home), { pm2Home: home });
 }
 
 /** Runs the pm2 CLI against a pm2-runtime started by startPm2 (e.g. `reload app`); resolves with its stdout. */

@@ -5,7 +5,7 @@ import { addKey, hashKey, readKeyFile, revokeKey } from '../../services/app/auth
 import { checkSmsDestination } from '../../services/app/sms-policy';
 import { webhookConfigSchema } from '../../services/notif-worker/webhook-provider';
 import { loadConfig } from '../../services/shared/config/load-config';
-import { SANDBOX_WEBHOOK_SECRET } from '../../services/shared/webhook/signature';
+import { decodeSecret, SANDBOX_WEBHOOK_SECRET } from '../../services/shared/webhook/signature';
 
 describe('the notif-worker webhook secret', () => {
   test('the sandbox may go without one: the worker signs with the sandbox secret', () => {
@@ -46,6 +46,27 @@ describe('API key files', () => {
     expect(readKeyFile(path.join(dir, 'absent.json'))).toEqual({ keys: [] });
     fs.writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ keys: [{ name: 'x', hash: 'plain-text-key', channels: ['sms'], rate: 1, burst: 1 }] }));
     expect(() => readKeyFile(path.join(dir, 'bad.json'))).toThrow(/keys\.0\.hash/);
+  });
+
+  test('a status webhook gets a new whsec_ secret of 32 random bytes, stored usable; keys without one have none', () => {
+    const first = addKey(file, { name: 'hooked', channels: ['sms'], statusWebhookUrl: 'https://billing.example/status' });
+    const second = addKey(file, { name: 'hooked-too', channels: ['sms'], statusWebhookUrl: 'https://billing.example/status' });
+    expect(decodeSecret(first.record.statusWebhook!.secret)).toHaveLength(32);
+    expect(first.record.statusWebhook!.secret).not.toBe(second.record.statusWebhook!.secret);
+    expect(readKeyFile(file).keys.find((key) => key.name === 'hooked')?.statusWebhook).toEqual({ url: 'https://billing.example/status', secret: first.record.statusWebhook!.secret });
+    expect(addKey(file, { name: 'plain', channels: ['sms'] }).record.statusWebhook).toBeUndefined();
+  });
+
+  test("a status webhook at the sandbox's own URL is signed with the sandbox's public secret, the only one it knows", () => {
+    expect(addKey(file, { name: 'dev', channels: ['sms'], statusWebhookUrl: 'http://127.0.0.1:8025/webhooks/status' }).record.statusWebhook?.secret).toBe(SANDBOX_WEBHOOK_SECRET);
+  });
+
+  test('a key file with a status webhook that is not an http(s) URL or not a whsec_ secret is refused', () => {
+    const record = { name: 'x', hash: `sha256:${'0'.repeat(64)}`, channels: ['sms'], rate: 1, burst: 1 };
+    fs.writeFileSync(path.join(dir, 'bad-url.json'), JSON.stringify({ keys: [{ ...record, statusWebhook: { url: 'file:///etc/passwd', secret: SANDBOX_WEBHOOK_SECRET } }] }));
+    expect(() => readKeyFile(path.join(dir, 'bad-url.json'))).toThrow(/statusWebhook\.url/);
+    fs.writeFileSync(path.join(dir, 'bad-secret.json'), JSON.stringify({ keys: [{ ...record, statusWebhook: { url: 'https://x.example', secret: 'hunter2' } }] }));
+    expect(() => readKeyFile(path.join(dir, 'bad-secret.json'))).toThrow(/statusWebhook\.secret/);
   });
 });
 

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { decodeSecret, SANDBOX_WEBHOOK_SECRET, SANDBOX_STATUS_WEBHOOK_URLS } from '../../shared/webhook/signature';
 
 /** The channels a key may be allowed, named as in the envelope (`notif` is POST /v1/notifications). */
 export const CHANNELS = ['sms', 'email', 'notif'] as const;
@@ -9,6 +10,22 @@ export type Channel = (typeof CHANNELS)[number];
 
 /** What `make api-key` gives a key unless told otherwise (docs/contract.md: "production defaults"). */
 export const KEY_DEFAULTS = { rate: 10, burst: 20, recipientLimit: true } as const;
+
+/**
+ * Where status changes of a key's messages are POSTed, and the `whsec_` secret they are signed with. The secret is
+ * stored as it is, unlike the key: we sign with it, so we need it back (docs/security.md).
+ */
+export const statusWebhookSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }).max(2048),
+  secret: z.string().superRefine((value, context) => {
+    try {
+      decodeSecret(value);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: `status webhook secret ${(error as Error).message}` });
+    }
+  }),
+});
+export type StatusWebhook = z.infer<typeof statusWebhookSchema>;
 
 /**
  * One API key as stored: never the key itself, only the SHA-256 of it. A key is 32 random bytes (256 bits), so
@@ -25,6 +42,8 @@ export const apiKeyRecordSchema = z.strictObject({
   burst: z.number().int().positive().max(10_000_000),
   /** Whether SMS recipients of this key count against the per-recipient limit (off for the development key). */
   recipientLimit: z.boolean().default(true),
+  /** Optional: status changes of this key's messages are sent there (services/status-webhooks). */
+  statusWebhook: statusWebhookSchema.optional(),
   createdAt: z.string().optional(),
 });
 
@@ -87,6 +106,21 @@ export interface NewKey {
   rate?: number;
   burst?: number;
   recipientLimit?: boolean;
+  /** Where to POST status changes; a new `whsec_` secret is generated for it. */
+  statusWebhookUrl?: string;
+}
+
+/** A new Standard Webhooks secret: `whsec_` and base64 of 32 random bytes. */
+export function generateWebhookSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64')}`;
+}
+
+/**
+ * The secret for a status webhook URL: a new random one, except for the sandbox's own receiver, which only knows
+ * its public development secret (the same rule as the notif-worker's).
+ */
+function statusWebhookSecret(url: string): string {
+  return SANDBOX_STATUS_WEBHOOK_URLS.includes(url) ? SANDBOX_WEBHOOK_SECRET : generateWebhookSecret();
 }
 
 /** Creates a key, stores its hash in `file` (replacing a key of the same name) and returns the key itself. */
@@ -100,6 +134,7 @@ export function addKey(file: string, spec: NewKey): { key: string; record: ApiKe
     rate,
     burst: spec.burst ?? Math.max(Math.ceil(rate * 2), 1),
     recipientLimit: spec.recipientLimit ?? KEY_DEFAULTS.recipientLimit,
+    ...(spec.statusWebhookUrl ? { statusWebhook: { url: spec.statusWebhookUrl, secret: statusWebhookSecret(spec.statusWebhookUrl) } } : {}),
     createdAt: new Date().toISOString(),
   });
   const current = readKeyFile(file);

@@ -11,6 +11,7 @@ import { hashKey, readKeyFile, type ApiKey } from './api-keys';
  */
 export class KeyStore {
   private byHash = new Map<string, ApiKey>();
+  private byName = new Map<string, ApiKey>();
   private watching = false;
 
   constructor(private readonly file: string, private readonly logger: Logger) {}
@@ -37,6 +38,11 @@ export class KeyStore {
     return this.byHash.get(hashKey(token));
   }
 
+  /** The key of this name, or undefined (the status-webhook dispatcher finds a key's webhook by it). */
+  named(name: string): ApiKey | undefined {
+    return this.byName.get(name);
+  }
+
   reload(reason: string): void {
     try {
       this.load();
@@ -48,6 +54,7 @@ export class KeyStore {
   private load(): void {
     const { keys } = readKeyFile(this.file);
     this.byHash = new Map(keys.map((key) => [key.hash, key]));
+    this.byName = new Map(keys.map((key) => [key.name, key]));
     if (keys.length === 0) this.logger.warn({ file: this.file }, 'no API keys: every /v1 request is answered 401 (make api-key)');
     else this.logger.info({ file: this.file, keys: keys.map((key) => key.name) }, 'API keys loaded');
   }

@@ -33,7 +33,7 @@ function serviceApp(name, overrides = {}) {
 /** The broker user each broker client logs in as (rabbitmq/definitions.json); services not listed have none. */
 function brokerUser(name) {
   if (name === 'app' || name.endsWith('-worker')) return `relay-${name}`;
-  return { 'status-service': 'relay-status' }[name];
+  return { 'status-service': 'relay-status', 'status-webhooks': 'relay-status-webhooks' }[name];
 }
 
 /**

@@ -85,3 +85,6 @@ export const SANDBOX_WEBHOOK_SECRET = 'whsec_cmVsYXktc3RhY2stZGV2LXdlYmhvb2stc2V
 
 /** The sandbox's webhook sink, natively and in compose. */
 export const SANDBOX_WEBHOOK_URLS: readonly string[] = ['http://127.0.0.1:8025/webhooks/notifications', 'http://sandbox:8025/webhooks/notifications'].flatMap((url) => [url, `${url}-backup`]);
+
+/** The sandbox's status-webhook sink, natively and in compose: keys pointed there are signed with the sandbox secret. */
+export const SANDBOX_STATUS_WEBHOOK_URLS: readonly string[] = ['http://127.0.0.1:8025/webhooks/status', 'http://sandbox:8025/webhooks/status'];
