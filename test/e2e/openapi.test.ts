@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Express } from 'express';
+import twilio from 'twilio';
 import { API_ROUTES, expressPath } from '../../services/app/api/routes';
 import { DOCS_ASSETS_PATH } from '../../services/app/http/api-docs-routes';
 import { createApp, type AppDeps } from '../../services/app/server';
@@ -114,6 +115,17 @@ const bigger = (limit: number) => JSON.stringify({ to: '+14155550100', body: 'x'
 const otherChannelKey = (route: string) => (route === '/v1/sms' ? 'emailOnly' : 'smsOnly');
 const batchOf = (channel: string, fields: object) => ({ messages: [{ channel, ...fields }] });
 
+// Twilio's status callback, signed as Twilio signs it (the app's PUBLIC_BASE_URL default and the sandbox token).
+const CALLBACK = '/v1/callbacks/twilio';
+const FORM = 'application/x-www-form-urlencoded';
+const callbackPath = `${CALLBACK}?relay_id=00000000-0000-4000-8000-000000000001`;
+const callbackForm = { AccountSid: 'ACsandbox0000000000000000000000000', MessageSid: 'SM0123456789abcdef0123456789abcdef', MessageStatus: 'delivered', To: '+14155550100' };
+const callbackBody = new URLSearchParams(callbackForm).toString();
+const signed = (pathAndQuery: string, form: Record<string, string>) => ({
+  'content-type': FORM,
+  'x-twilio-signature': twilio.getExpectedTwilioSignature('sandbox-token', `http://127.0.0.1:8080${pathAndQuery}`, form),
+});
+
 const sendRoutes = ['/v1/sms', '/v1/email', '/v1/notifications', '/v1/batch'];
 const cases: Array<[string, Case]> = [
   ...sendRoutes.flatMap((route): Array<[string, Case]> => [
@@ -147,6 +159,12 @@ const cases: Array<[string, Case]> = [
   ['/v1/messages with a bad limit', { method: 'GET', path: '/v1/messages?limit=0', template: '/v1/messages', expect: 400 }],
   ['/v1/messages without a key', { method: 'GET', path: '/v1/messages', key: 'none', expect: 401 }],
   ['/v1/messages with the database away', { target: 'noBroker', method: 'GET', path: '/v1/messages', expect: 503 }],
+  ['/v1/callbacks/twilio signed', { path: callbackPath, template: CALLBACK, key: 'none', body: callbackBody, headers: signed(callbackPath, callbackForm), expect: 204 }],
+  ['/v1/callbacks/twilio signed, the broker away', { target: 'noBroker', path: callbackPath, template: CALLBACK, key: 'none', body: callbackBody, headers: signed(callbackPath, callbackForm), expect: 503 }],
+  ['/v1/callbacks/twilio badly signed', { path: callbackPath, template: CALLBACK, key: 'none', body: callbackBody, headers: { ...signed(callbackPath, callbackForm), 'x-twilio-signature': 'forged' }, expect: 403 }],
+  ['/v1/callbacks/twilio without our id', { path: CALLBACK, key: 'none', body: callbackBody, headers: signed(CALLBACK, callbackForm), expect: 400 }],
+  ['/v1/callbacks/twilio too large', { path: callbackPath, template: CALLBACK, key: 'none', body: `${callbackBody}&Body=${'x'.repeat(20_000)}`, headers: { 'content-type': FORM }, expect: 413 }],
+  ['/v1/callbacks/twilio as JSON', { path: callbackPath, template: CALLBACK, key: 'none', body: callbackForm, expect: 415 }],
   ['/healthz', { method: 'GET', path: '/healthz', key: 'none', expect: 200 }],
   ['/readyz', { method: 'GET', path: '/readyz', key: 'none', expect: 200 }],
   ['/readyz with the broker away', { target: 'noBroker', method: 'GET', path: '/readyz', key: 'none', expect: 503 }],
@@ -192,7 +210,7 @@ describe('the OpenAPI description', () => {
 
   test('every route the app mounts is described (the reference page assets aside)', () => {
     // The app is only built, never sent a request: its routes are read from Express's router.
-    const app = createApp({ logger: testLogger } as unknown as AppDeps);
+    const app = createApp({ logger: testLogger, twilioCallbacks: { authTokens: ['t'], publicBaseUrl: 'http://127.0.0.1:8080', publish: async () => undefined } } as unknown as AppDeps);
     const mounted = mountedRoutes(app).filter((route) => !route.endsWith(` ${DOCS_ASSETS_PATH}`));
     const described = Object.values(API_ROUTES).map((route) => `${route.method.toUpperCase()} ${expressPath(route)}`);
     expect(mounted.sort()).toEqual(described.sort());

@@ -79,8 +79,12 @@ export class OpenApiChecker {
     const response = operation.responses[key] as Response;
     const at = ['#', 'paths', answer.path, answer.method.toLowerCase(), 'responses', key];
     const problems: string[] = [];
-    const mediaType = Object.keys(response.content ?? {}).find((type) => answer.contentType.startsWith(type));
-    if (!mediaType) problems.push(`content type ${answer.contentType} is not described`);
+    const described = Object.keys(response.content ?? {});
+    const mediaType = described.find((type) => answer.contentType.startsWith(type));
+    // A response described without content (204) must come without a body.
+    if (described.length === 0) {
+      if (answer.contentType || answer.body) problems.push(`a body (${answer.contentType}) where none is described`);
+    } else if (!mediaType) problems.push(`content type ${answer.contentType} is not described`);
     else if (mediaType === 'application/json') problems.push(...this.validate([...at, 'content', mediaType, 'schema'], answer.body, 'body'));
     for (const [name, header] of Object.entries(response.headers ?? {})) {
       const value = answer.headers.get(name);

@@ -110,6 +110,10 @@ export const statusUnavailableBody = z
   .strictObject({ error: z.literal('status_unavailable') })
   .meta({ id: 'StatusUnavailable', description: 'The status database did not answer in time; sending is not affected. Retry after Retry-After seconds.' });
 
+export const invalidSignatureBody = z
+  .strictObject({ error: z.literal('invalid_signature') })
+  .meta({ id: 'InvalidSignature', description: 'X-Twilio-Signature is missing or does not match the URL and fields with any configured auth token.' });
+
 export const notFoundBody = z.strictObject({ error: z.literal('not_found') }).meta({ id: 'NotFound' });
 
 export const badRequestBody = z.strictObject({ error: z.literal('bad_request'), message: z.string() }).meta({ id: 'BadRequest' });

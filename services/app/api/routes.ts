@@ -62,6 +62,33 @@ export const API_ROUTES = {
     request: { query: MESSAGE_LIST_QUERY },
     responses: { 200: RESPONSES.messageList, 400: RESPONSES.validationFailed, 401: RESPONSES.unauthorized, 503: RESPONSES.statusUnavailable, default: RESPONSES.internalError },
   },
+  twilioCallback: {
+    method: 'post',
+    path: '/v1/callbacks/twilio',
+    tags: ['callbacks'],
+    summary: "Twilio's message status callbacks (signed by Twilio; no API key)",
+    request: {
+      query: z.object({ relay_id: z.string().meta({ description: 'Our message id, set by the sms worker in the StatusCallback URL (covered by the signature).' }) }),
+      headers: z.object({ 'x-twilio-signature': z.string().meta({ description: "Twilio's signature of the full URL and the fields." }) }),
+      body: {
+        required: true,
+        content: {
+          'application/x-www-form-urlencoded': {
+            schema: z.object({ MessageSid: z.string(), MessageStatus: z.string(), AccountSid: z.string(), ErrorCode: z.string().optional() }).catchall(z.string()),
+          },
+        },
+      },
+    },
+    responses: {
+      204: RESPONSES.callbackRecorded,
+      400: RESPONSES.validationFailed,
+      403: RESPONSES.invalidSignature,
+      413: RESPONSES.payloadTooLarge,
+      415: RESPONSES.unsupportedMediaType,
+      503: RESPONSES.callbackUnavailable,
+      default: RESPONSES.internalError,
+    },
+  },
   health: { method: 'get', path: '/healthz', tags: ['operations'], summary: 'Liveness', responses: { 200: RESPONSES.health } },
   readiness: { method: 'get', path: '/readyz', tags: ['operations'], summary: 'Readiness for traffic', responses: { 200: RESPONSES.ready, 503: RESPONSES.notReady } },
   openApi: { method: 'get', path: '/openapi.json', tags: ['description'], summary: 'This OpenAPI description', responses: { 200: RESPONSES.openApi } },

@@ -1,10 +1,12 @@
 import express, { type Router } from 'express';
 import twilio from 'twilio';
+import { invalidSignatureBody, reply, unsupportedMediaTypeBody, validationFailedBody } from '../api/bodies';
+import { API_ROUTES, expressPath } from '../api/routes';
 import type { StatusEventSink } from '../../shared/status/publish-status-events';
 import type { AppMetrics } from '../app-metrics';
 import { mapTwilioCallback, type TwilioStatusForm } from './twilio-status';
 
-export const TWILIO_CALLBACK_PATH = '/v1/callbacks/twilio';
+export const TWILIO_CALLBACK_PATH = expressPath(API_ROUTES.twilioCallback);
 /** Twilio's callbacks are a few hundred bytes; anything near this is not one. */
 const CALLBACK_BODY_LIMIT = '16kb';
 
@@ -36,7 +38,7 @@ export function twilioCallbackRoute(deps: TwilioCallbackDeps): Router {
     (request, response, next) => {
       if (!request.is('application/x-www-form-urlencoded')) {
         count('invalid');
-        return void response.status(415).json({ error: 'unsupported_media_type', message: 'Twilio callbacks are application/x-www-form-urlencoded' });
+        return reply(response, 415, unsupportedMediaTypeBody, { error: 'unsupported_media_type', message: 'Twilio callbacks are application/x-www-form-urlencoded' });
       }
       next();
     },
@@ -47,12 +49,12 @@ export function twilioCallbackRoute(deps: TwilioCallbackDeps): Router {
       if (!signature || !deps.authTokens.some((token) => twilio.validateRequest(token, signature, `${base}${request.originalUrl}`, form))) {
         count('forbidden');
         request.log.warn({ hasSignature: Boolean(signature) }, 'twilio callback refused: bad or missing X-Twilio-Signature');
-        return void response.status(403).json({ error: 'invalid_signature' });
+        return reply(response, 403, invalidSignatureBody, { error: 'invalid_signature' });
       }
       const decision = mapTwilioCallback(form, request.query.relay_id, new Date());
       if (decision.kind === 'invalid') {
         count('invalid');
-        return void response.status(400).json({ error: 'validation_failed', details: [{ field: decision.field, message: decision.message }] });
+        return reply(response, 400, validationFailedBody, { error: 'validation_failed', details: [{ field: decision.field, message: decision.message }] });
       }
       if (decision.kind === 'ignored') {
         count('ignored');
