@@ -80,6 +80,8 @@ export SMS_ALLOW_NUMBER_PREFIXES=${SMS_ALLOW_NUMBER_PREFIXES-+1500555}
 export SMS_PROVIDERS=${SMS_PROVIDERS-primary,backup} EMAIL_PROVIDERS=${EMAIL_PROVIDERS-primary,backup} NOTIF_PROVIDERS=${NOTIF_PROVIDERS-primary,backup}
 export TWILIO_BACKUP_ACCOUNT_SID=${TWILIO_BACKUP_ACCOUNT_SID:-ACsandboxbackup0000000000000000000}
 export TWILIO_BACKUP_AUTH_TOKEN=${TWILIO_BACKUP_AUTH_TOKEN:-sandbox-backup-token}
+# The backup account signs the status callbacks of the SMS it sent: the app checks them with its token too.
+export TWILIO_CALLBACK_AUTH_TOKENS=${TWILIO_CALLBACK_AUTH_TOKENS-$TWILIO_BACKUP_AUTH_TOKEN}
 export SMTP_BACKUP_URL=${SMTP_BACKUP_URL:-smtp://smtp-backup:sandbox@127.0.0.1:${SANDBOX_SMTP_PORT:-2525}}
 export NOTIF_BACKUP_WEBHOOK_URL=${NOTIF_BACKUP_WEBHOOK_URL:-http://127.0.0.1:${SANDBOX_HTTP_PORT:-8025}/webhooks/notifications-backup}
 

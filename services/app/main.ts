@@ -105,7 +105,8 @@ async function main(): Promise<void> {
     twilioCallbacks: {
       authTokens: [config.TWILIO_AUTH_TOKEN, ...config.TWILIO_CALLBACK_AUTH_TOKENS],
       publicBaseUrl: config.PUBLIC_BASE_URL,
-      publish: (events) => publishStatusEvents(publisher, events),
+      // On the status channel: a status exchange the broker refuses must never close the channel messages go on.
+      publish: (events) => publishStatusEvents(statusPublisher, events),
     },
   });
   // Listen (and tell PM2 `ready`, which a reload waits for before stopping the old instance) only once messages

@@ -50,7 +50,7 @@ const HEALTH_PORT_VAR: Record<string, string> = {
 };
 
 /** Scrape jobs docs/architecture.md names. */
-const PROMETHEUS_JOBS = ['app', 'sms-worker', 'email-worker', 'notif-worker', 'status-service', 'rabbitmq', 'rabbitmq-detailed', 'prometheus'];
+const PROMETHEUS_JOBS = ['app', 'sms-worker', 'email-worker', 'notif-worker', 'status-service', 'status-webhooks', 'rabbitmq', 'rabbitmq-detailed', 'prometheus'];
 
 type Env = Record<string, string | undefined>;
 interface Healthcheck { test?: string[] | string; disable?: boolean }
@@ -321,7 +321,8 @@ describe('docker-compose.yml', () => {
 
   test('third-party healthchecks run a tool the image ships against the port and path the server answers', () => {
     expect(healthTest(services.rabbitmq!)).toEqual(['CMD', 'rabbitmq-diagnostics', '-q', expect.stringMatching(/^(ping|check_running|check_port_connectivity)$/)]);
-    expect(healthTest(services.postgres!)).toEqual(['CMD', 'pg_isready', '-U', 'relay', '-d', 'relay']);
+    // Over TCP: on first start the image's setup server listens on the socket only, so a socket probe would pass early.
+    expect(healthTest(services.postgres!)).toEqual(['CMD', 'pg_isready', '-h', '127.0.0.1', '-U', 'relay', '-d', 'relay']);
     // prom/prometheus and prom/alertmanager are busybox-based, grafana/grafana Alpine-based: all have wget, no curl.
     const probes: Record<string, string> = { prometheus: '/-/ready', alertmanager: '/-/ready', grafana: '/api/health' };
     for (const [name, probePath] of Object.entries(probes)) {

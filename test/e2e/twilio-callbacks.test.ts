@@ -59,7 +59,8 @@ async function sendSms(to: string): Promise<string> {
   return ((await response.json()) as { id: string }).id;
 }
 
-const eventsFor = (id: string) => received.filter((event) => event.messageId === id);
+// Only the events the callbacks caused: the app (queued) and the worker (sent) report on the same exchange.
+const eventsFor = (id: string) => received.filter((event) => event.messageId === id && event.eventId.startsWith(`${id}:twilio:`));
 
 async function sandboxSid(id: string): Promise<string> {
   return waitFor(`message ${id} at the sandbox`, async () => {

@@ -24,7 +24,7 @@ const PROMETHEUS = `http://127.0.0.1:${PROMETHEUS_PORT}`;
 const TRAFFIC_MS = 16_000;
 
 /** The jobs of prometheus.dev.yml (docs/observability.md#prometheus-jobs). */
-const JOBS = ['app', 'email-worker', 'notif-worker', 'prometheus', 'rabbitmq', 'rabbitmq-detailed', 'sms-worker', 'status-service'];
+const JOBS = ['app', 'email-worker', 'notif-worker', 'prometheus', 'rabbitmq', 'rabbitmq-detailed', 'sms-worker', 'status-service', 'status-webhooks'];
 
 /** k6's metrics exist only while k6 pushes them, so the load test dashboard is only checked for evaluating. */
 const LOADTEST = 'relay-stack / Load test';
@@ -166,7 +166,7 @@ beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'relay-live-dashboards-'));
   // The shared broker may be in the middle of a restart by another suite's cleanup: give it a moment.
   await waitFor('the broker on 127.0.0.1:5673', async () => (await purgeAllQueues(), true), 30_000, 1000);
-  startPm2(['sandbox', 'app', 'sms-worker', 'email-worker', 'notif-worker', 'status-service'], { API_INSTANCES: '2', RETRY_DELAYS: '1s,1s' });
+  startPm2(['sandbox', 'app', 'sms-worker', 'email-worker', 'notif-worker', 'status-service', 'status-webhooks'], { API_INSTANCES: '2', RETRY_DELAYS: '1s,1s' });
   await waitReady([...Object.values(READY_URLS), STATUS_SERVICE_READY_URL]);
 
   prometheus = startProcess('prometheus', [
