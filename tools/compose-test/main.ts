@@ -7,14 +7,14 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { driveLoad, type LoadResult } from '../chaos/load';
-import { APP_URL, resetSandbox, type Channel } from '../chaos/stack-http';
+import { APP_URL, resetSandbox, SANDBOX_URL, type Channel } from '../chaos/stack-http';
 import { waitFor } from '../lib/wait-for';
 import { compose, containers, ENGINE, inspect, make, PROJECT, run, waitHealthy } from './compose-cli';
 import { waitAllDelivered } from './delivery';
 import { PROMETHEUS_URL, query, waitQuery } from './prometheus';
 
 const ROOT = path.resolve(__dirname, path.basename(path.resolve(__dirname, '../..')) === 'dist' ? '../../..' : '../..');
-const SERVICES = (process.env.SERVICES ?? 'rabbitmq app sms-worker email-worker notif-worker sandbox prometheus alertmanager postgres').split(/\s+/);
+const SERVICES = (process.env.SERVICES ?? 'rabbitmq app sms-worker email-worker notif-worker sandbox prometheus alertmanager postgres status-service status-webhooks').split(/\s+/);
 const BURST = Number(process.env.COMPOSE_TEST_BURST ?? 3000);
 const STOP_GRACE_S = 30; // docker-compose.yml stop_grace_period of the app
 const summary: string[] = [];
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     const app = (await containers('app'))[0]!;
     const notes: string[] = [];
     for (const c of await containers()) {
-      if (!['app', 'sms-worker', 'email-worker', 'notif-worker', 'sandbox'].includes(c.service)) continue;
+      if (!['app', 'sms-worker', 'email-worker', 'notif-worker', 'sandbox', 'status-service', 'status-webhooks'].includes(c.service)) continue;
       const [readOnly, memory, pids] = (await inspect(c.id, '{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}')).split(' ');
       if (readOnly !== 'true' || !(Number(memory) > 0) || !(Number(pids) > 0)) throw new Error(`${c.name}: read-only ${readOnly}, memory ${memory}, pids ${pids}`);
       // The bounding set is what cap_drop empties; NoNewPrivs is no-new-privileges. Writing the code must fail.
@@ -138,6 +138,24 @@ async function main(): Promise<void> {
     const count = await waitAllDelivered(ids, 30_000);
     add(count);
     return `sms, email, notif: 202 -> at the sandbox (${ids.join(', ')})`;
+  });
+
+  await step('delivery status: GET /v1/messages/{id} goes queued -> sent -> delivered, and the status webhook gets each change', async () => {
+    // The sandbox's Twilio callbacks reach the app inside the network (app:8080); the status service writes
+    // PostgreSQL; the dev key's status webhook points at the sandbox, which verifies its signature.
+    const id = await postOne('sms');
+    const message = await waitFor(`the status of ${id} delivered`, async () => {
+      const response = await fetch(`${APP_URL}/v1/messages/${id}`, { headers: { authorization: `Bearer ${apiKey}` }, signal: AbortSignal.timeout(10_000) });
+      if (response.status !== 200) return undefined;
+      const body = (await response.json()) as { status: string; events: Array<{ status: string }> };
+      return body.status === 'delivered' ? body : undefined;
+    }, 60_000, 500);
+    const changes = await waitFor(`the status webhooks of ${id}`, async () => {
+      const { webhooks } = (await (await fetch(`${SANDBOX_URL}/status-webhooks`, { signal: AbortSignal.timeout(10_000) })).json()) as { webhooks: Array<{ body: { data?: { id?: string; status?: string } } }> };
+      const mine = webhooks.filter((webhook) => webhook.body.data?.id === id).map((webhook) => webhook.body.data?.status);
+      return mine.includes('delivered') ? mine : undefined;
+    }, 60_000, 500);
+    return `${id}: ${message.events.map((event) => event.status).join(' -> ')}; status webhooks received: ${changes.join(', ')}`;
   });
 
   await step('the broker loaded the definitions: no guest, no committed password, each user only its own job', async () => {
