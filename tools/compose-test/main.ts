@@ -15,6 +15,8 @@ import { PROMETHEUS_URL, query, waitQuery } from './prometheus';
 
 const ROOT = path.resolve(__dirname, path.basename(path.resolve(__dirname, '../..')) === 'dist' ? '../../..' : '../..');
 const SERVICES = (process.env.SERVICES ?? 'rabbitmq app sms-worker email-worker notif-worker sandbox prometheus alertmanager postgres status-service status-webhooks').split(/\s+/);
+/** Every service that consumes a queue: stopped while messages must stay queued, or while a test reads the queues. */
+const CONSUMERS = ['sms-worker', 'email-worker', 'notif-worker', 'status-service', 'status-webhooks'];
 const BURST = Number(process.env.COMPOSE_TEST_BURST ?? 3000);
 const STOP_GRACE_S = 30; // docker-compose.yml stop_grace_period of the app
 const summary: string[] = [];
@@ -49,7 +51,8 @@ async function smsDeliveredByReplica(): Promise<Map<string, number>> {
  * restart policy after `compose stop` looked at it, so stragglers are stopped by id.
  */
 async function stopWorkers(): Promise<void> {
-  const workers = ['sms-worker', 'email-worker', 'notif-worker'];
+  // The status consumers too: the permissions test reads relay.status and relay.status.webhooks itself.
+  const workers = CONSUMERS;
   await compose('stop', ...workers);
   await waitFor('every worker stopped', async () => {
     const running = (await Promise.all(workers.map((w) => containers(w)))).flat();
@@ -178,7 +181,7 @@ async function main(): Promise<void> {
     });
     const tests = /Tests:\s+(.*)/.exec(result.stderr ?? '')?.[1] ?? '?';
     if (result.status !== 0) throw new Error(`${suites.join(', ')} failed against the compose broker:\n${(result.stderr ?? '').slice(-3000)}`);
-    await compose('start', 'sms-worker', 'email-worker', 'notif-worker');
+    await compose('start', ...CONSUMERS);
     await waitHealthy(SERVICES, 120_000);
     return `${suites.join(', ')}: ${tests}`;
   });
