@@ -1,14 +1,23 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { waitFor } from '../lib/wait-for';
 
 /**
  * The compose cluster's brokers as the management API of node 1 (`rabbitmq`, published on 127.0.0.1) reports
- * them, logged in as relay-admin (rabbitmq/definitions.json). Node names are rabbit@<compose service>.
+ * them, logged in as relay-admin with the password `make up` generated (scripts/compose-secrets.sh). Node names are
+ * rabbit@<compose service>.
  */
 const MANAGEMENT_URL = `http://127.0.0.1:${process.env.RABBITMQ_MANAGEMENT_PORT ?? '29672'}`;
-const AUTHORIZATION = `Basic ${Buffer.from('relay-admin:relay-admin').toString('base64')}`;
+const ROOT = path.resolve(__dirname, path.basename(path.resolve(__dirname, '../..')) === 'dist' ? '../../..' : '../..');
+
+/** Read at each call: the file exists only once the first `make up` ran. */
+function authorization(): string {
+  const password = fs.readFileSync(path.join(ROOT, '.run/compose/secrets/broker/relay-admin'), 'utf8').trim();
+  return `Basic ${Buffer.from(`relay-admin:${password}`).toString('base64')}`;
+}
 
 async function management<T>(resource: string): Promise<T> {
-  const response = await fetch(`${MANAGEMENT_URL}/api/${resource}`, { headers: { authorization: AUTHORIZATION }, signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(`${MANAGEMENT_URL}/api/${resource}`, { headers: { authorization: authorization() }, signal: AbortSignal.timeout(10_000) });
   if (!response.ok) throw new Error(`GET /api/${resource}: ${response.status}`);
   return (await response.json()) as T;
 }
