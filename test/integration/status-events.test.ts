@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BrokerConnection } from '../../services/shared/messaging/connection';
 import { ConfirmPublisher } from '../../services/shared/messaging/publisher';
-import { ConfirmingStatusReporter, publishStatusEvents } from '../../services/shared/status/publish-status-events';
+import { publishStatusEvents } from '../../services/shared/status/publish-status-events';
 import { STATUS_EVENT_CONTENT_TYPE, STATUS_EXCHANGE, type StatusEvent } from '../../services/shared/status/status-event';
 import { adminChannel, drainQueue } from '../support/broker';
 import { connectedBroker, testLogger } from '../support/messaging';
@@ -48,24 +48,4 @@ test('publishStatusEvents resolves once every event is confirmed; each is one pe
 test('an event outside the contract is refused before it reaches the broker', async () => {
   await expect(publishStatusEvents(publisher, [{ ...event('sent'), status: 'lost' as never }])).rejects.toThrow();
   expect(await drainQueue(queue)).toEqual([]);
-});
-
-test('the StatusReporter form publishes without making its caller wait, and close() waits for the confirms', async () => {
-  const errors: unknown[] = [];
-  const reporter = new ConfirmingStatusReporter(publisher, (error) => errors.push(error));
-  const reported = [event('sent'), event('failed')];
-  for (const item of reported) reporter.report(item);
-  await reporter.close();
-  expect((await drainQueue(queue)).map((message) => JSON.parse(message.content.toString()).eventId)).toEqual(reported.map((item) => item.eventId));
-  expect(errors).toEqual([]);
-});
-
-test('the StatusReporter form hands a failed publish to onError instead of throwing', async () => {
-  const closedPublisher = new ConfirmPublisher(connection, testLogger);
-  await closedPublisher.close();
-  const errors: unknown[] = [];
-  const reporter = new ConfirmingStatusReporter(closedPublisher, (error) => errors.push(error));
-  reporter.report(event('sent'));
-  await reporter.close();
-  expect(errors).toHaveLength(1);
 });

@@ -11,6 +11,9 @@ import { ROOT } from './broker';
 import { APP_OPS, READY_URLS, waitReady } from './stack';
 import { waitFor } from './wait';
 
+// The broker user each service logs in as, from the PM2 helper that sets it for make dev and the stack tests.
+const { brokerUser } = require('../../services/shared/pm2/worker-app') as { brokerUser: (service: string) => string | undefined };
+
 export type RunningProcess = GroupProcess;
 
 const run = promisify(execFile);
@@ -35,8 +38,7 @@ export function stopAll(): Promise<void> {
 export function startService(service: string, env: NodeJS.ProcessEnv = {}): RunningProcess {
   const script = path.join(ROOT, 'dist/services', service, 'main.js');
   if (!fs.existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` (make test does) first`);
-  const named: Record<string, string> = { 'status-service': 'relay-status', 'status-webhooks': 'relay-status-webhooks' };
-  const user = named[service] ?? (service === 'app' || service.endsWith('-worker') ? `relay-${service}` : undefined);
+  const user = brokerUser(service);
   const password = user ? { AMQP_PASSWORD_FILE: brokerPasswordFile(user) } : {};
   return startProcess(process.execPath, [script], { LOG_LEVEL: 'warn', ...password, ...env });
 }

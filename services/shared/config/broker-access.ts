@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
 import { parseBrokerUrls, redactBrokerUrl } from '../messaging/broker-urls';
-import { ConfigError, amqpUrlVar } from './load-config';
+import { ConfigError, amqpUrlVar, readSecretFile } from './load-config';
 
 const optionalPath = z.string().optional().transform((value) => (value === '' ? undefined : value));
 
@@ -40,7 +39,7 @@ export interface BrokerAccess {
  * the variable's name instead of an ACCESS_REFUSED or TLS error at every reconnect.
  */
 export function brokerAccess(env: Partial<BrokerEnv> & { AMQP_URL: string }): BrokerAccess {
-  const password = env.AMQP_PASSWORD_FILE ? readSecret('AMQP_PASSWORD_FILE', env.AMQP_PASSWORD_FILE).trim() : undefined;
+  const password = env.AMQP_PASSWORD_FILE ? readSecretFile('AMQP_PASSWORD_FILE', env.AMQP_PASSWORD_FILE).trim() : undefined;
   const urls = parseBrokerUrls(env.AMQP_URL).map((item) => {
     const url = new URL(item);
     if (!url.password && password) url.password = encodeURIComponent(password);
@@ -58,17 +57,9 @@ export function brokerAccess(env: Partial<BrokerEnv> & { AMQP_URL: string }): Br
     throw new ConfigError('AMQP_TLS_CERT_FILE and AMQP_TLS_KEY_FILE go together: set both or neither');
   }
   const socketOptions: ConnectionOptions = {};
-  if (env.AMQP_TLS_CA_FILE) socketOptions.ca = readSecret('AMQP_TLS_CA_FILE', env.AMQP_TLS_CA_FILE);
-  if (env.AMQP_TLS_CERT_FILE) socketOptions.cert = readSecret('AMQP_TLS_CERT_FILE', env.AMQP_TLS_CERT_FILE);
-  if (env.AMQP_TLS_KEY_FILE) socketOptions.key = readSecret('AMQP_TLS_KEY_FILE', env.AMQP_TLS_KEY_FILE);
+  if (env.AMQP_TLS_CA_FILE) socketOptions.ca = readSecretFile('AMQP_TLS_CA_FILE', env.AMQP_TLS_CA_FILE);
+  if (env.AMQP_TLS_CERT_FILE) socketOptions.cert = readSecretFile('AMQP_TLS_CERT_FILE', env.AMQP_TLS_CERT_FILE);
+  if (env.AMQP_TLS_KEY_FILE) socketOptions.key = readSecretFile('AMQP_TLS_KEY_FILE', env.AMQP_TLS_KEY_FILE);
   if (env.AMQP_TLS_SERVERNAME) socketOptions.servername = env.AMQP_TLS_SERVERNAME;
   return { url: urls.map((url) => url.toString()).join(','), socketOptions };
-}
-
-function readSecret(name: string, file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`${name}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
 }

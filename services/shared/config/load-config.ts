@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseBrokerUrls } from '../messaging/broker-urls';
 
@@ -46,3 +47,15 @@ export const booleanVar = (fallback: boolean) =>
 
 /** The log level every service reads from LOG_LEVEL. */
 export const logLevelVar = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+
+/**
+ * Reads a file an env var names (a mounted secret: a password, a CA, a key) at boot; a missing or unreadable file
+ * fails the start with the variable's name rather than a login or TLS error later.
+ */
+export function readSecretFile(name: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${name}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}

@@ -1,5 +1,5 @@
-import fs from 'node:fs';
 import { z } from 'zod';
+import { ConfigError, readSecretFile } from '../config/load-config';
 
 /** DATABASE_PASSWORD_FILE: a file holding the database password (compose mounts the one `make up` generates). */
 export const databasePasswordFileVar = z.string().min(1).optional();
@@ -11,13 +11,8 @@ export const databasePasswordFileVar = z.string().min(1).optional();
  */
 export function databaseUrlWithPassword(url: string, passwordFile: string | undefined): string {
   if (!passwordFile) return url;
-  let password: string;
-  try {
-    password = fs.readFileSync(passwordFile, 'utf8').trim();
-  } catch (error) {
-    throw new Error(`DATABASE_PASSWORD_FILE ${passwordFile} cannot be read: ${(error as Error).message}`);
-  }
-  if (!password) throw new Error(`DATABASE_PASSWORD_FILE ${passwordFile} is empty`);
+  const password = readSecretFile('DATABASE_PASSWORD_FILE', passwordFile).trim();
+  if (!password) throw new ConfigError(`DATABASE_PASSWORD_FILE: ${passwordFile} is empty`);
   const parsed = new URL(url);
   parsed.password = encodeURIComponent(password);
   return parsed.toString();

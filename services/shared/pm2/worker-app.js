@@ -47,4 +47,4 @@ function brokerPasswordEnv(name) {
   return { AMQP_PASSWORD_FILE: path.join(secrets, 'broker', user) };
 }
 
-module.exports = { serviceApp, root };
+module.exports = { serviceApp, brokerUser, root };
