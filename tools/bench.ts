@@ -95,7 +95,7 @@ async function startOurs(): Promise<Design> {
   const tracking = process.env.STATUS_TRACKING !== 'false';
   const services = ['app', 'sms-worker', 'email-worker', 'notif-worker', ...(tracking ? ['status-service'] : [])];
   // Our API authenticates and rate-limits every request (a SHA-256, a Map lookup and one counter round trip to
-  // app-limits through PM2); the baseline has no auth. That cost is part of our figures: docs/performance.md.
+  // app-limits on its unix socket); the baseline has no auth. That cost is part of our figures: docs/performance.md.
   const loadKey = createLoadKey(home);
   apiKey = loadKey.key;
   const requires = services.map((service) => `...require(${JSON.stringify(path.join(ROOT, 'services', service, 'ecosystem.config.js'))}).apps`);

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { databasePasswordFileVar } from '../shared/db/database-url';
 import { brokerVars } from '../shared/config/broker-access';
 import { booleanVar, logLevelVar, portVar, positiveIntVar, stringVar } from '../shared/config/load-config';
+import { defaultLimitsSocket, limitsSocketVar } from './limits/limits-config';
 
 /** A comma-separated env list, trimmed, empty items dropped. */
 const listVar = (fallback: string) =>
@@ -18,8 +19,13 @@ export const appConfigSchema = z
     OPS_HOST: stringVar('0.0.0.0'),
     /** The API keys (hashes only), reloaded on change and on SIGHUP; relative paths from the working directory. */
     API_KEYS_FILE: stringVar('.run/api-keys.json'),
-    /** Where rate-limit counters live: `pm2` one count per cluster (needs app-limits), `memory` per process, `auto` pm2 under PM2. */
+    /**
+     * Where rate-limit counters live: `pm2` one count per PM2 cluster in app-limits (its unix socket, LIMITS_SOCKET;
+     * the name is kept from when it went through PM2's bus), `memory` per process, `auto` pm2 under PM2.
+     */
     RATE_LIMIT_STORE: z.enum(['auto', 'pm2', 'memory']).default('auto'),
+    /** app-limits' unix socket (store `pm2`); default `<tmpdir>/relay-app-limits-<PORT>.sock`, as app-limits reads it. */
+    LIMITS_SOCKET: limitsSocketVar,
     /** SMS per recipient per window across the keys that count recipients; 0 turns the limit off. */
     SMS_RECIPIENT_MAX: z.coerce.number().int().min(0).default(10),
     SMS_RECIPIENT_WINDOW_SECONDS: positiveIntVar(3600),
@@ -78,6 +84,7 @@ export const appConfigSchema = z
     API_KEYS_FILE: path.resolve(config.API_KEYS_FILE),
     RATE_LIMIT_STORE: config.RATE_LIMIT_STORE === 'auto' ? (process.env.pm_id === undefined ? 'memory' : 'pm2') : config.RATE_LIMIT_STORE,
     METRICS_SOCKET_DIR: config.METRICS_SOCKET_DIR || path.join(os.tmpdir(), `relay-app-metrics-${config.PORT}`),
+    LIMITS_SOCKET: config.LIMITS_SOCKET || defaultLimitsSocket(config.PORT),
   }));
 
 export type AppConfig = z.infer<typeof appConfigSchema>;

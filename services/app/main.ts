@@ -53,9 +53,11 @@ async function main(): Promise<void> {
   let drain: HttpDrain | undefined;
   const limits = new RateLimits({
     store: config.RATE_LIMIT_STORE,
+    socketPath: config.LIMITS_SOCKET,
     recipientMax: config.SMS_RECIPIENT_MAX,
     recipientWindowSeconds: config.SMS_RECIPIENT_WINDOW_SECONDS,
     failOpen: () => drain?.draining ?? false,
+    logger,
   });
 
   const connection = new BrokerConnection({ ...broker, name: `app-${instanceId}` }, logger);
@@ -130,6 +132,7 @@ async function main(): Promise<void> {
     // answered, never cut after its message was stored.
     await drain?.drain(config.DRAIN_IDLE_GRACE_MS, config.SHUTDOWN_TIMEOUT_MS);
     await groupCommit.settle(config.SHUTDOWN_TIMEOUT_MS);
+    limits.close();
     await status?.close(1000);
     await publisher.close();
     await statusPublisher.close();

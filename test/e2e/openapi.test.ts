@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Express } from 'express';
@@ -7,7 +7,7 @@ import { API_ROUTES, expressPath } from '../../services/app/api/routes';
 import { DOCS_ASSETS_PATH } from '../../services/app/http/api-docs-routes';
 import { createApp, type AppDeps } from '../../services/app/server';
 import { addTestKey, securityEnv, testApiKey } from '../support/api-keys';
-import { amqpUrl, purgeAllQueues, ROOT } from '../support/broker';
+import { amqpUrl, purgeAllQueues } from '../support/broker';
 import { closedPort } from '../support/local-servers';
 import { testLogger } from '../support/messaging';
 import { OpenApiChecker, validateDocument, type Answer } from '../support/openapi-check';
@@ -17,10 +17,9 @@ import { waitFor } from '../support/wait';
 
 // The compiled app, three times, on ports of their own (so this file runs beside a native stack): `main` on the
 // private broker with in-process rate limits; `noBroker` whose broker is a closed port (503 broker_unavailable);
-// `noLimiter` forked with an IPC channel and RATE_LIMIT_STORE=pm2, whose cluster counter (this test process) never
-// answers, as when app-limits restarts (503 rate_limiter_unavailable). Each request below provokes one answer; each
-// answer is checked against the /openapi.json the app serves, and every status the description lists must be
-// produced by some request here.
+// `noLimiter` with RATE_LIMIT_STORE=pm2 and a LIMITS_SOCKET nothing listens on, as when app-limits is down or
+// restarting (503 rate_limiter_unavailable). Each request below provokes one answer; each answer is checked against
+// the /openapi.json the app serves, and every status the description lists must be produced by some request here.
 const PORTS = { main: 18410, noBroker: 18412, noLimiter: 18414 } as const;
 type Target = keyof typeof PORTS;
 const base = (target: Target) => `http://127.0.0.1:${PORTS[target]}`;
@@ -35,7 +34,6 @@ const appEnv = (target: Target) => ({
   LOG_LEVEL: 'fatal',
 });
 
-let limiterless: ChildProcess | undefined;
 const keys = { main: '', emailOnly: '', smsOnly: '', tiny: '', perRecipient: '' };
 
 beforeAll(async () => {
@@ -47,10 +45,7 @@ beforeAll(async () => {
   keys.tiny = addTestKey({ name: 'openapi-tiny', channels: ['sms', 'email', 'notif'], rate: 0.001, burst: 1 });
   keys.perRecipient = addTestKey({ name: 'openapi-per-recipient', channels: ['sms'], rate: 1000, burst: 1000, recipientLimit: true });
   // Its start waits up to 10 s for the counter that never answers (RateLimits.warmUp): started first.
-  limiterless = fork(path.join(ROOT, 'dist/services/app/main.js'), [], {
-    env: { ...process.env, ...appEnv('noLimiter'), RATE_LIMIT_STORE: 'pm2' },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
+  startService('app', { ...appEnv('noLimiter'), RATE_LIMIT_STORE: 'pm2', LIMITS_SOCKET: path.join(os.tmpdir(), `relay-openapi-no-limits-${process.pid}.sock`) });
   startService('app', appEnv('main'));
   // Its status database is a closed port too (503 status_unavailable).
   startService('app', {
@@ -66,11 +61,6 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  if (limiterless?.exitCode === null) {
-    const exited = new Promise((resolve) => limiterless?.once('exit', resolve));
-    limiterless.kill('SIGTERM');
-    await exited;
-  }
   await stopAll();
   await purgeAllQueues();
 });

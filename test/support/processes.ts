@@ -75,11 +75,13 @@ export async function pm2Pids(pm2Home: string, app: string): Promise<number[]> {
 
 /**
  * `pid script` of every service process under a pm2-runtime (PM2 API instances, app-limits, workers), sorted: the
- * same list before and after a test means nothing crashed and was restarted by PM2.
+ * same list before and after a test means nothing crashed and was restarted by PM2. PM2 sets each app's title to
+ * `node <script>`, cut to the length of the command line it replaces: in a checkout with a longer path than usual
+ * a fork-mode app's title loses its end (`.../app/limits/limits-master.`), so `.js` is not required.
  */
 export function servicePids(stack: RunningProcess): string[] {
   return processTree(stack.pid)
-    .map((pid) => ({ pid, script: /dist\/services\/([\w/.-]+\.js)/.exec(commandLine(pid))?.[1] }))
+    .map((pid) => ({ pid, script: /dist\/services\/([\w/.-]+)/.exec(commandLine(pid))?.[1] }))
     .filter((entry) => entry.script !== undefined)
     .map((entry) => `${entry.pid} ${entry.script}`)
     .sort();

@@ -5,6 +5,7 @@ import { brokerAccess } from '../../services/shared/config/broker-access';
 import { ConfigError, loadConfig } from '../../services/shared/config/load-config';
 import { workerConfigSchema } from '../../services/shared/worker/worker-config';
 import { appConfigSchema } from '../../services/app/app-config';
+import { limitsConfigSchema } from '../../services/app/limits/limits-config';
 import { backoffDelayMs, RetrySchedule } from '../../services/shared/messaging/backoff';
 
 const worker = workerConfigSchema({ amqpUser: 'relay-sms-worker', metricsPort: 9101 });
@@ -18,6 +19,14 @@ describe('config is validated at boot and names the bad variable', () => {
       RETRY_DELAYS: ['1s', '5s', '30s', '2m'],
     });
     expect(loadConfig(appConfigSchema, {})).toMatchObject({ PORT: 8080, PUBLISH_MAX_IN_FLIGHT: 10_000, PUBLISH_TIMEOUT_MS: 5000 });
+  });
+
+  test('the app and app-limits find the same limits socket: by default in the temp folder, named after PORT', () => {
+    expect(loadConfig(appConfigSchema, {}).LIMITS_SOCKET).toBe(path.join(os.tmpdir(), 'relay-app-limits-8080.sock'));
+    for (const env of [{}, { PORT: '18080' }, { PORT: '18080', LIMITS_SOCKET: '' }, { LIMITS_SOCKET: '/run/relay/limits.sock' }]) {
+      expect(loadConfig(limitsConfigSchema, env).LIMITS_SOCKET).toBe(loadConfig(appConfigSchema, env).LIMITS_SOCKET);
+    }
+    expect(() => loadConfig(limitsConfigSchema, { LIMITS_SOCKET: `/${'x'.repeat(120)}` })).toThrow(/LIMITS_SOCKET/);
   });
 
   test('a retry delay without a delay queue is refused, naming RETRY_DELAYS and the tiers that exist', () => {

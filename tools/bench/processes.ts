@@ -20,7 +20,8 @@ export function readRssKb(pid: number): number | undefined {
 export function processLabel(pid: number): string {
   try {
     const command = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
-    if (/dist\/services\/app\/limits\/limits-master\.js/.test(command)) return 'app-limits';
+    // PM2 may cut a fork-mode app's title short (see test/support/processes.ts): no `.js` required.
+    if (/dist\/services\/app\/limits\//.test(command)) return 'app-limits';
     const service = /dist\/services\/([\w-]+)\/main\.js/.exec(command);
     if (service) return service[1] as string;
     const tool = /dist\/tools\/([\w/-]+)\.js(?: ([\w-]+))?/.exec(command);

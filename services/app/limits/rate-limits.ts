@@ -1,7 +1,15 @@
-import { RateLimiterCluster, RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Logger } from '../../shared/logger/logger';
 import type { ApiKey } from '../auth/api-keys';
+import { LimitsClient, LimiterUnavailableError } from './limits-client';
+import type { Count, LimitSpec } from './limits-protocol';
+import { MemoryCounters } from './memory-counters';
 
-/** Where the counters live: `pm2` one count for all PM2 instances (limits-master.ts), `memory` this process. */
+export { LimiterUnavailableError };
+
+/**
+ * Where the counters live: `pm2` one count for all the PM2 cluster's instances, in app-limits (limits-master.ts,
+ * over its unix socket); `memory` this process.
+ */
 export type LimitStore = 'pm2' | 'memory';
 
 export interface LimitDecision {
@@ -14,40 +22,48 @@ export interface LimitDecision {
   resetMs: number;
 }
 
-/** The shared counter did not answer in time (the limits master is restarting): the request is refused with 503. */
-export class LimiterUnavailableError extends Error {
-  readonly code = 'LIMITER_UNAVAILABLE';
-}
-
 export interface RateLimitsOptions {
   store: LimitStore;
+  /** app-limits' socket (LIMITS_SOCKET); needed by store `pm2`. */
+  socketPath?: string;
   /** SMS per recipient per window, across all keys that have the recipient limit on; 0 turns it off. */
   recipientMax: number;
   recipientWindowSeconds: number;
   /** How long to wait for the shared counter. */
   timeoutMs?: number;
   /**
-   * True while the instance drains (shutdown or `pm2 reload`): PM2 may already have cut this process off from
-   * app-limits, and the few requests still arriving on kept-alive sockets are let through unmetered instead of
-   * being answered 503.
+   * True while the instance drains (shutdown or `pm2 reload`): should app-limits be away then (the whole stack
+   * stopping), the few requests still arriving on kept-alive sockets are let through unmetered instead of being
+   * answered 503.
    */
   failOpen?: () => boolean;
+  logger?: Logger;
+}
+
+interface Counter {
+  consume(spec: LimitSpec, key: string, cost: number): Promise<Count>;
 }
 
 /**
- * One limiter per dimension (rate-limiter-flexible): each API key's rate, and each SMS recipient's. A key's
- * limiter holds `burst` messages per window of `burst / rate` seconds: `burst` at once, `rate` per second on
- * average (fixed windows, so at most 2 × burst across a window edge). With store `pm2` the counts live in one
- * process for the whole PM2 cluster (RateLimiterCluster → PM2's bus → RateLimiterClusterMasterPM2), so a key's
- * limit is the same whatever the number of instances.
+ * One limiter per dimension (rate-limiter-flexible's fixed windows): each API key's rate, and each SMS recipient's.
+ * A key's limiter holds `burst` messages per window of `burst / rate` seconds: `burst` at once, `rate` per second on
+ * average (at most 2 × burst across a window edge). With store `pm2` the counts live in app-limits for the whole
+ * PM2 cluster, so a key's limit is the same whatever the number of instances.
  */
 export class RateLimits {
-  private readonly keyLimiters = new Map<string, RateLimiterAbstract>();
-  private recipientLimiter: RateLimiterAbstract | undefined;
-  private readonly timeoutMs: number;
+  private readonly counter: Counter;
+  private readonly client: LimitsClient | undefined;
+  private readonly recipientSpec: LimitSpec;
 
   constructor(private readonly options: RateLimitsOptions) {
-    this.timeoutMs = options.timeoutMs ?? 1000;
+    if (options.store === 'pm2') {
+      if (!options.socketPath) throw new Error('rate limits: store pm2 needs the app-limits socket path');
+      this.client = new LimitsClient({ socketPath: options.socketPath, timeoutMs: options.timeoutMs ?? 1000, logger: options.logger });
+      this.counter = this.client;
+    } else {
+      this.counter = new MemoryCounters();
+    }
+    this.recipientSpec = { prefix: 'relay-sms-recipient', points: options.recipientMax, duration: options.recipientWindowSeconds };
   }
 
   /**
@@ -56,10 +72,9 @@ export class RateLimits {
    */
   async warmUp(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    const probe = new Map<string, RateLimiterAbstract>();
     for (;;) {
       try {
-        await this.consume(probe, 'relay-warm-up', 1_000_000, 1, String(process.pid));
+        await this.counter.consume({ prefix: 'relay-warm-up', points: 1_000_000, duration: 1 }, String(process.pid), 1);
         return true;
       } catch (error) {
         if (!(error instanceof LimiterUnavailableError) || Date.now() > deadline) return false;
@@ -69,57 +84,40 @@ export class RateLimits {
 
   /** The key's rate; `cost` messages at once (a batch counts each of its items). */
   forKey(key: ApiKey, cost = 1): Promise<LimitDecision> {
-    // The prefix names the limits too: a key whose limits change gets a new limiter (and a fresh count).
-    const prefix = `relay-key:${key.name}:${key.burst}:${key.rate}`;
-    return this.consume(this.keyLimiters, prefix, key.burst, key.burst / key.rate, 'key', cost);
+    // The prefix names the limits too, as the counters do: a key whose limits change gets a fresh count.
+    const spec = { prefix: `relay-key:${key.name}:${key.burst}:${key.rate}`, points: key.burst, duration: key.burst / key.rate };
+    return this.consume(spec, 'key', cost);
   }
 
   /** The per-recipient limit on SMS; undefined when it does not apply. */
   forRecipient(key: ApiKey, to: string): Promise<LimitDecision> | undefined {
     if (!key.recipientLimit || this.options.recipientMax <= 0) return undefined;
-    this.recipientLimiter ??= this.create('relay-sms-recipient', this.options.recipientMax, this.options.recipientWindowSeconds);
-    return this.run(this.recipientLimiter, to, this.options.recipientMax, () => {
-      this.recipientLimiter = undefined;
-    });
+    return this.consume(this.recipientSpec, to, 1);
   }
 
-  private async consume(limiters: Map<string, RateLimiterAbstract>, prefix: string, points: number, seconds: number, key: string, cost = 1): Promise<LimitDecision> {
-    const attempt = () => {
-      let limiter = limiters.get(prefix);
-      if (!limiter) {
-        limiter = this.create(prefix, points, seconds);
-        limiters.set(prefix, limiter);
-      }
-      return this.run(limiter, key, points, () => limiters.delete(prefix), cost);
-    };
+  /** Stops the connection to app-limits (shutdown, after the drain). */
+  close(): void {
+    this.client?.close();
+  }
+
+  private async consume(spec: LimitSpec, key: string, cost: number): Promise<LimitDecision> {
     try {
-      return await attempt();
+      return await this.attempt(spec, key, cost);
     } catch (error) {
-      // Once more with a new limiter: a limiter made while app-limits was restarting (or before it listened) was
-      // never registered there and never answers; the new one announces itself again.
+      // Once more: a request sent just before its connection dropped (app-limits restarting) failed at once, and
+      // the second goes out on the new connection.
       if (!(error instanceof LimiterUnavailableError)) throw error;
-      return attempt();
+      return this.attempt(spec, key, cost);
     }
   }
 
-  private create(keyPrefix: string, points: number, duration: number): RateLimiterAbstract {
-    if (this.options.store === 'memory') return new RateLimiterMemory({ keyPrefix, points, duration });
-    return new RateLimiterCluster({ keyPrefix, points, duration, timeoutMs: this.timeoutMs });
-  }
-
-  /**
-   * A cluster limiter announces itself to the master once, when created; if the master was not listening yet (the
-   * stack is starting) or has restarted (its counters are gone), it never answers: `forget` drops the limiter so
-   * the next request creates it again and the master learns it.
-   */
-  private async run(limiter: RateLimiterAbstract, key: string, points: number, forget: () => void, cost = 1): Promise<LimitDecision> {
+  private async attempt(spec: LimitSpec, key: string, cost: number): Promise<LimitDecision> {
     try {
-      const result = await limiter.consume(key, cost);
-      return { allowed: true, limit: points, remaining: result.remainingPoints, resetMs: result.msBeforeNext };
+      const count = await this.counter.consume(spec, key, cost);
+      return { allowed: count.allowed, limit: spec.points, remaining: count.remaining, resetMs: count.resetMs };
     } catch (error) {
-      if (error instanceof RateLimiterRes) return { allowed: false, limit: points, remaining: 0, resetMs: error.msBeforeNext };
-      forget();
-      if (this.options.failOpen?.()) return { allowed: true, limit: points, remaining: points, resetMs: 0 };
+      if (this.options.failOpen?.()) return { allowed: true, limit: spec.points, remaining: spec.points, resetMs: 0 };
+      if (error instanceof LimiterUnavailableError) throw error;
       throw new LimiterUnavailableError(`rate limiter unavailable: ${(error as Error).message}`);
     }
   }
