@@ -38,9 +38,12 @@ const DRAIN_TIMEOUT_MS = (Number(process.env.BENCH_DRAIN_TIMEOUT_S) || 300) * 10
 const DESIGNS = (process.env.BENCH_DESIGNS ?? 'pm2-rabbitmq,cluster-ipc').split(',').map((d) => d.trim());
 const STATS_PORT = Number(process.env.BASELINE_STATS_PORT) || 8099;
 const RATE = Number(process.env.BENCH_RATE) || 0;
+/** Unmeasured load before the measured run, per design (BENCH_WARMUP_SECONDS, default 5; 0 turns it off). */
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 const QUIET = { LOG_LEVEL: 'warn' };
 /** The key of our stack's run (set by startOurs); the baseline ignores the header. */
 let apiKey = '';
+const TIMELINE = process.env.BENCH_TIMELINE === '1';
 
 interface LoadResult {
   mode: 'saturation' | 'fixed-rate';
@@ -58,6 +61,7 @@ interface LoadResult {
   scheduled?: number;
   late?: number;
   dropped?: number;
+  timeline?: Array<{ second: number; answered: number; p50: number; p99: number; max: number; sendLagMax: number }>;
   sendLag?: { p50: number; p99: number; max: number };
 }
 
@@ -145,10 +149,10 @@ async function startBaseline(): Promise<Design> {
 let loadProcess: ChildProcess | undefined;
 
 /** Runs the load generator (tools/bench/load.ts) in a process of its own and returns its JSON line. */
-function runLoad(): Promise<LoadResult> {
+function runLoad(seconds = SECONDS): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(DIST, 'tools/bench/load.js')], {
-      env: { ...process.env, BENCH_URL: APP_URL, BENCH_SECONDS: String(SECONDS), BENCH_CONNECTIONS: String(CONNECTIONS), BENCH_API_KEY: apiKey },
+      env: { ...process.env, BENCH_URL: APP_URL, BENCH_SECONDS: String(seconds), BENCH_CONNECTIONS: String(CONNECTIONS), BENCH_API_KEY: apiKey },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     loadProcess = child;
@@ -185,7 +189,7 @@ async function waitDrained(design: Design, accepted: number): Promise<void> {
 }
 
 /** Reads the sandbox until its count stops moving; returns unique ids and latencies from the `t=` stamps. */
-async function collectDeliveries(): Promise<{ delivered: number; duplicates: number; lastReceivedAt: number; e2e: number[] }> {
+async function collectDeliveries(timeline = TIMELINE): Promise<{ delivered: number; duplicates: number; lastReceivedAt: number; e2e: number[] }> {
   let messages = await sandboxMessages();
   for (;;) {
     await sleep(1000);
@@ -195,6 +199,9 @@ async function collectDeliveries(): Promise<{ delivered: number; duplicates: num
   }
   const seen = new Set<string>();
   const e2e: number[] = [];
+  /** The `t=` stamp of each e2e sample, same order as `e2e` before sorting (the timeline groups by it). */
+  const sentAt: number[] = [];
+  const channels: string[] = [];
   let lastReceivedAt = 0;
   let duplicates = 0;
   for (const message of messages) {
@@ -208,10 +215,35 @@ async function collectDeliveries(): Promise<{ delivered: number; duplicates: num
     seen.add(key);
     const text = `${String(message.content.body ?? '')} ${String(message.content.subject ?? '')}`;
     const stamp = /t=(\d{13})/.exec(text);
-    if (stamp) e2e.push(received - Number(stamp[1]));
+    if (stamp) {
+      e2e.push(received - Number(stamp[1]));
+      sentAt.push(Number(stamp[1]));
+      channels.push(message.channel);
+    }
   }
+  if (timeline) for (const channel of ['sms', 'email', 'notif']) printTimeline(channel, sentAt.filter((_, i) => channels[i] === channel), e2e.filter((_, i) => channels[i] === channel));
   e2e.sort((a, b) => a - b);
   return { delivered: seen.size, duplicates, lastReceivedAt, e2e };
+}
+
+/**
+ * BENCH_TIMELINE=1: end-to-end latency by the second the request was sent (count, p50, p99, max), on stderr. A tail
+ * made of a few stalls shows as a few bad seconds; a backlog that builds up shows as a rising line.
+ */
+function printTimeline(channel: string, sentAt: number[], e2e: number[]): void {
+  if (sentAt.length === 0) return;
+  const start = Math.min(...sentAt);
+  const bySecond = new Map<number, number[]>();
+  sentAt.forEach((sent, index) => {
+    const second = Math.floor((sent - start) / 1000);
+    const bucket = bySecond.get(second) ?? [];
+    bucket.push(e2e[index] as number);
+    bySecond.set(second, bucket);
+  });
+  for (const [second, values] of [...bySecond.entries()].sort((a, b) => a[0] - b[0])) {
+    values.sort((a, b) => a - b);
+    process.stderr.write(`timeline e2e ${channel} s=${second} n=${values.length} e2e_p50=${percentile(values, 50)} p99=${percentile(values, 99)} max=${values[values.length - 1]}\n`);
+  }
 }
 
 async function runDesign(name: string, sandbox: GroupProcess): Promise<Record<string, unknown>> {
@@ -219,7 +251,16 @@ async function runDesign(name: string, sandbox: GroupProcess): Promise<Record<st
   try {
     if (name !== 'cluster-ipc') await purgeQueues();
     await clearSandbox();
+    if (WARMUP_SECONDS > 0) {
+      // The same load, unmeasured: a server that has just started is still compiling its hot paths and opening its
+      // connections (pools, channels), and the first seconds of a cold run were its worst by far. Both designs get it.
+      const warmup = await runLoad(WARMUP_SECONDS);
+      await waitDrained(design, warmup.statusCodes['202'] ?? 0);
+      await collectDeliveries(false);
+      await clearSandbox();
+    }
     await sleep(1000);
+    const processedBefore = await design.processed();
     const broker = brokerPid();
     const sampler = new StackSampler(() => [
       { pid: design.stack.pid },
@@ -231,7 +272,10 @@ async function runDesign(name: string, sandbox: GroupProcess): Promise<Record<st
     const loadEndCpu = { ...sampler.stop().cpuSeconds };
     sampler.start();
     const accepted = load.statusCodes['202'] ?? 0;
-    await waitDrained(design, accepted);
+    if (TIMELINE) for (const row of load.timeline ?? []) process.stderr.write(`timeline accept s=${row.second} n=${row.answered} p50=${row.p50} p99=${row.p99} max=${row.max} send_lag_max=${row.sendLagMax}\n`);
+    // A run in which nothing was accepted measured a refusal (a key the app does not know, say), not the design.
+    if (accepted === 0) throw new Error(`${name}: no request was answered 202 (status codes ${JSON.stringify(load.statusCodes)})`);
+    await waitDrained(design, processedBefore + accepted);
     const deliveries = await collectDeliveries();
     const report = sampler.stop();
     const self = await design.selfEndToEnd();
@@ -271,7 +315,7 @@ async function runDesign(name: string, sandbox: GroupProcess): Promise<Record<st
       cpu_s_load: loadEndCpu,
       cpu_s_total: mergeCpu(loadEndCpu, report),
       processes: report.processes,
-      settings: { seconds: SECONDS, rate: RATE || null, connections: RATE ? null : CONNECTIONS, cpus: os.availableParallelism(), api_instances: process.env.API_INSTANCES ?? null, prefetch: process.env.PREFETCH ?? null, status_tracking: process.env.STATUS_TRACKING !== 'false', baseline_instances: process.env.BASELINE_INSTANCES ?? null },
+      settings: { seconds: SECONDS, warmup_seconds: WARMUP_SECONDS, rate: RATE || null, connections: RATE ? null : CONNECTIONS, cpus: os.availableParallelism(), api_instances: process.env.API_INSTANCES ?? null, prefetch: process.env.PREFETCH ?? null, status_tracking: process.env.STATUS_TRACKING !== 'false', baseline_instances: process.env.BASELINE_INSTANCES ?? null },
     };
   } catch (error) {
     process.stderr.write(`--- ${design.name} output (tail) ---\n${design.stack.output().slice(-3000)}\n`);

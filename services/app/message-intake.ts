@@ -13,6 +13,8 @@ export interface AcceptOptions {
   clientId?: string;
   /** The API key's name: the owner the status API scopes this message to. */
   ownerName?: string;
+  /** The key has a status webhook: the message's status changes are sent to it. */
+  statusWebhook?: boolean;
 }
 
 const UNAVAILABLE = new Set(['disconnected', 'blocked', 'buffer_full']);
@@ -45,7 +47,7 @@ export class MessageIntake {
       channel: type,
       status: 'queued',
       at: envelope.acceptedAt,
-      ...(options.ownerName === undefined ? {} : { owner: { keyName: options.ownerName } }),
+      ...(options.ownerName === undefined ? {} : { owner: { keyName: options.ownerName, ...(options.statusWebhook ? { statusWebhook: true } : {}) } }),
     });
     return envelope.id;
   }

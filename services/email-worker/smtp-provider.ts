@@ -8,8 +8,12 @@ export const smtpConfigSchema = z.object({
   /** smtp://host:port (plain), smtps://user:pass@host:465 (TLS). */
   SMTP_URL: stringVar('smtp://127.0.0.1:2525'),
   EMAIL_FROM: stringVar('relay-stack <no-reply@relay-stack.test>'),
-  /** Pooled connections kept open to the SMTP server. */
-  SMTP_POOL_SIZE: positiveIntVar(5),
+  /**
+   * Pooled connections kept open to the SMTP server. Each carries one message at a time through several round
+   * trips, so the pool, not the CPU, bounds an email worker: 5 fell behind 133 e-mails/s on a busy 2-core box
+   * (docs/performance.md).
+   */
+  SMTP_POOL_SIZE: positiveIntVar(16),
   SMTP_TIMEOUT_MS: positiveIntVar(10_000),
 });
 

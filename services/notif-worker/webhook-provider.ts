@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { providerRequest } from '../shared/http/provider-http';
 import { loadConfig, positiveIntVar, stringVar } from '../shared/config/load-config';
 import type { Provider } from '../shared/worker/provider';
 import { classifyWebhookError, WebhookHttpError } from './classify-webhook-error';
@@ -46,7 +47,7 @@ export function createWebhookProvider(env: NodeJS.ProcessEnv): Provider<'notif'>
     async send(envelope, context) {
       const body = JSON.stringify({ id: envelope.id, acceptedAt: envelope.acceptedAt, attempt: context.attempt, ...envelope.payload });
       const timestamp = Math.floor(Date.now() / 1000);
-      const response = await fetch(config.NOTIF_WEBHOOK_URL, {
+      const response = await providerRequest(config.NOTIF_WEBHOOK_URL, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -57,11 +58,8 @@ export function createWebhookProvider(env: NodeJS.ProcessEnv): Provider<'notif'>
           'x-relay-message-id': envelope.id,
         },
         body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(config.NOTIF_TIMEOUT_MS),
+        timeoutMs: config.NOTIF_TIMEOUT_MS,
       });
-      // Drain the body so the keep-alive socket can be reused.
-      await response.arrayBuffer().catch(() => undefined);
       if (response.status < 200 || response.status >= 300) throw new WebhookHttpError(response.status);
       return { provider: 'webhook' };
     },

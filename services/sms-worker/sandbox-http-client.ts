@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import Response from 'twilio/lib/http/response';
 import type RequestClient from 'twilio/lib/base/RequestClient';
+import { providerRequest } from '../shared/http/provider-http';
 
 /** The envelope id of the message being sent, so the sandbox can list what arrived by our id. */
 export const currentMessageId = new AsyncLocalStorage<string>();
@@ -31,14 +32,9 @@ export class RedirectingHttpClient {
     if (messageId) headers['X-Relay-Message-Id'] = messageId;
 
     const body = options.data ? new URLSearchParams(flatten(options.data as Record<string, unknown>)).toString() : undefined;
-    const response = await fetch(target, {
-      method: options.method.toUpperCase(),
-      headers,
-      body,
-      signal: AbortSignal.timeout(options.timeout ?? this.timeoutMs),
-    });
-    const text = await response.text();
-    return new Response(response.status, text as unknown as TData, Object.fromEntries(response.headers));
+    if (body !== undefined) headers['Content-Type'] ??= 'application/x-www-form-urlencoded';
+    const response = await providerRequest(target, { method: options.method.toUpperCase(), headers, body, timeoutMs: options.timeout ?? this.timeoutMs });
+    return new Response(response.status, response.text as unknown as TData, response.headers);
   }
 }
 

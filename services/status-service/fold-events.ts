@@ -5,6 +5,8 @@ export interface MessageFold {
   id: string;
   channel: StatusEvent['channel'];
   owner: string | null;
+  /** The owner's key had a status webhook (StatusEvent.owner.statusWebhook): its changes go to the outbox. */
+  statusWebhook: boolean;
   status: MessageStatus;
   rank: number;
   statusAt: string;
@@ -46,6 +48,7 @@ export function foldEvents(events: readonly StatusEvent[]): MessageFold[] {
           id: event.messageId,
           channel: event.channel,
           owner: event.owner?.keyName ?? null,
+          statusWebhook: event.owner?.statusWebhook === true,
           status: event.status,
           rank: STATUS_RANK[event.status],
           statusAt: event.at,
@@ -61,6 +64,7 @@ export function foldEvents(events: readonly StatusEvent[]): MessageFold[] {
     }
     const { fold } = entry;
     fold.owner ??= event.owner?.keyName ?? null;
+    fold.statusWebhook ||= event.owner?.statusWebhook === true;
     fold.attempts = Math.max(fold.attempts, event.attempt ?? 0);
     fold.createdAt = earlier(fold.createdAt, event.at);
     if (event.status === 'sent') fold.sentAt = earlier(fold.sentAt, event.at);

@@ -6,6 +6,8 @@ import { foldEvents, type MessageFold } from './fold-events';
 /** A message whose recorded status changed in a write (or whose owner became known). */
 export interface RecordedChange {
   change: StatusChange | undefined;
+  /** The owner's key had a status webhook: the change went to the outbox (relay.status.changes). */
+  notify: boolean;
   channel: StatusEvent['channel'];
   /** The status before this write; undefined when the write created the message. */
   from: MessageStatus | undefined;
@@ -27,6 +29,7 @@ interface StoredRow {
   id: string;
   channel: StatusEvent['channel'];
   owner: string | null;
+  status_webhook: boolean;
   status: MessageStatus;
   status_at: Date;
   status_detail: string | null;
@@ -41,11 +44,12 @@ interface StoredRow {
  */
 const UPSERT = `
 INSERT INTO status_messages AS m
-  (id, channel, owner, status, status_rank, status_at, status_detail, attempts, provider, provider_message_id, sent_at, created_at)
+  (id, channel, owner, status, status_rank, status_at, status_detail, attempts, provider, provider_message_id, sent_at, created_at, status_webhook)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::smallint[], $6::timestamptz[], $7::text[], $8::int[],
-                     $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[])
+                     $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::boolean[])
 ON CONFLICT (id) DO UPDATE SET
   owner = COALESCE(m.owner, EXCLUDED.owner),
+  status_webhook = m.status_webhook OR EXCLUDED.status_webhook,
   status = CASE WHEN (EXCLUDED.status_rank, EXCLUDED.status_at) > (m.status_rank, m.status_at) THEN EXCLUDED.status ELSE m.status END,
   status_rank = CASE WHEN (EXCLUDED.status_rank, EXCLUDED.status_at) > (m.status_rank, m.status_at) THEN EXCLUDED.status_rank ELSE m.status_rank END,
   status_at = CASE WHEN (EXCLUDED.status_rank, EXCLUDED.status_at) > (m.status_rank, m.status_at) THEN EXCLUDED.status_at ELSE m.status_at END,
@@ -56,7 +60,7 @@ ON CONFLICT (id) DO UPDATE SET
   sent_at = LEAST(m.sent_at, EXCLUDED.sent_at),
   created_at = LEAST(m.created_at, EXCLUDED.created_at),
   updated_at = now()
-RETURNING id, channel, owner, status, status_at, status_detail, provider, sent_at`;
+RETURNING id, channel, owner, status_webhook, status, status_at, status_detail, provider, sent_at`;
 
 const INSERT_EVENTS = `
 INSERT INTO status_events (event_id, message_id, status, status_rank, at, attempt, detail, provider, provider_message_id)
@@ -69,7 +73,7 @@ const column = <T>(folds: readonly MessageFold[], pick: (fold: MessageFold) => T
 /**
  * Writes a batch of events in one transaction: locks the messages it touches (in id order, so replicas never
  * deadlock), upserts one row per message with the ordering rule, stores the events once each, and puts a
- * StatusChange in the outbox for every change of a message whose owner is known. Idempotent: a redelivered batch
+ * StatusChange in the outbox for every change of a message whose owner is known and had a status webhook. Idempotent: a redelivered batch
  * finds its events stored and its statuses already applied.
  */
 export async function writeStatusEvents(pool: pg.Pool, events: readonly StatusEvent[]): Promise<WriteResult> {
@@ -94,6 +98,7 @@ export async function writeStatusEvents(pool: pg.Pool, events: readonly StatusEv
       column(folds, (f) => f.providerMessageId),
       column(folds, (f) => f.sentAt),
       column(folds, (f) => f.createdAt),
+      column(folds, (f) => f.statusWebhook),
     ]);
     const inserted = await client.query<{ event_id: string }>(INSERT_EVENTS, [
       events.map((e) => e.eventId),
@@ -135,9 +140,9 @@ export async function writeStatusEvents(pool: pg.Pool, events: readonly StatusEv
         ...(row.status_detail === null ? {} : { detail: row.status_detail }),
         ...(row.provider === null ? {} : { provider: row.provider }),
       };
-      return [{ change, channel: row.channel, from: prior?.status, to: row.status, statusChanged, callbackLagSeconds: lag }];
+      return [{ change, notify: row.status_webhook, channel: row.channel, from: prior?.status, to: row.status, statusChanged, callbackLagSeconds: lag }];
     });
-    const outbox = changes.flatMap((entry) => (entry.change ? [JSON.stringify(entry.change)] : []));
+    const outbox = changes.flatMap((entry) => (entry.change && entry.notify ? [JSON.stringify(entry.change)] : []));
     if (outbox.length > 0) await client.query('INSERT INTO status_outbox (body) SELECT * FROM unnest($1::jsonb[])', [outbox]);
     return { recorded, duplicates, changes };
   });

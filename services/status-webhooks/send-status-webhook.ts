@@ -1,3 +1,4 @@
+import { providerRequest } from '../shared/http/provider-http';
 import { signWebhook, WEBHOOK_HEADERS } from '../shared/webhook/signature';
 import { classifyNetworkError } from '../shared/worker/network-errors';
 import type { StatusChange } from '../shared/status/status-event';
@@ -32,9 +33,8 @@ export async function sendStatusWebhook(webhook: StatusWebhook, change: StatusCh
   const timestamp = Math.floor(now.getTime() / 1000);
   let status: number;
   try {
-    const response = await fetch(webhook.url, {
+    const response = await providerRequest(webhook.url, {
       method: 'POST',
-      redirect: 'manual',
       headers: {
         'content-type': 'application/json',
         'user-agent': 'relay-stack-status-webhooks',
@@ -43,10 +43,8 @@ export async function sendStatusWebhook(webhook: StatusWebhook, change: StatusCh
         [WEBHOOK_HEADERS.signature]: signWebhook([webhook.secret], change.changeId, timestamp, body),
       },
       body,
-      signal: AbortSignal.timeout(timeoutMs),
+      timeoutMs,
     });
-    // The answer's body is not used; reading it (bounded by the timeout) frees the connection.
-    await response.arrayBuffer().catch(() => undefined);
     status = response.status;
   } catch (error) {
     const failure = classifyNetworkError(error, 'status webhook');

@@ -19,12 +19,13 @@ afterAll(async () => {
 const base = Date.UTC(2026, 0, 1);
 const at = (second: number) => new Date(base + second * 1000).toISOString();
 
-function events(id: string) {
+/** A message's events; `statusWebhook`: its key had a status webhook when it sent it (the app's `queued` says so). */
+function events(id: string, statusWebhook = true) {
   const make = (status: StatusEvent['status'], second: number, extra: Partial<StatusEvent> = {}): StatusEvent => ({
     eventId: `${id}:${status}${extra.attempt === undefined ? '' : `:${extra.attempt}`}`, messageId: id, channel: 'sms', status, at: at(second), ...extra,
   });
   return {
-    queued: make('queued', 0, { owner: { keyName: 'writer-key' } }),
+    queued: make('queued', 0, { owner: { keyName: 'writer-key', ...(statusWebhook ? { statusWebhook } : {}) } }),
     retrying: make('retrying', 1, { attempt: 1, detail: 'twilio 20429' }),
     sent: make('sent', 2, { attempt: 2, provider: 'twilio', providerMessageId: `SM-${id}` }),
     delivered: make('delivered', 5, { detail: 'delivered' }),
@@ -79,6 +80,15 @@ describe('writeStatusEvents', () => {
     expect(again.changes).toEqual([]);
     expect(await stored(id)).toMatchObject({ status: 'sent', history: ['queued', 'sent'] });
     expect((await outbox(id)).map((change) => change.status)).toEqual(['sent']);
+  });
+
+  test('a key without a status webhook: every transition is recorded and none goes to the outbox', async () => {
+    const id = uniqueId('quiet');
+    const e = events(id, false);
+    const results = [await writeStatusEvents(pool, [e.queued]), await writeStatusEvents(pool, [e.sent, e.delivered])];
+    expect(results.flatMap((result) => result.changes.map((entry) => [entry.to, entry.notify]))).toEqual([['queued', false], ['delivered', false]]);
+    expect(await stored(id)).toMatchObject({ owner: 'writer-key', status: 'delivered', history: ['queued', 'sent', 'delivered'] });
+    expect(await outbox(id)).toEqual([]);
   });
 
   test('out of order: a late retrying or queued never overwrites delivered', async () => {

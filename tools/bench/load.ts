@@ -65,6 +65,7 @@ async function fixedRate(): Promise<object> {
     maxInFlight: Number(process.env.BENCH_MAX_INFLIGHT) || 1000,
     lateMs: Number(process.env.BENCH_LATE_MS) || 10,
     timeoutMs: 10_000,
+    headers: json,
     requests: bodies,
   });
   return { mode: 'fixed-rate', ...result };

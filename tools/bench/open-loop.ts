@@ -36,6 +36,8 @@ export interface OpenLoopResult {
   latency: { p50: number; p95: number; p99: number; max: number; mean: number };
   /** How late requests were sent (send - due) in ms. */
   sendLag: { p50: number; p99: number; max: number };
+  /** Accept latency by the second the request was due: where a tail comes from (BENCH_TIMELINE). */
+  timeline: Array<{ second: number; answered: number; p50: number; p99: number; max: number; sendLagMax: number }>;
 }
 
 export interface OpenLoopOptions {
@@ -45,6 +47,8 @@ export interface OpenLoopOptions {
   maxInFlight: number;
   lateMs: number;
   timeoutMs: number;
+  /** Sent with every request (the API key's Authorization header). */
+  headers?: Record<string, string>;
   requests: OpenLoopRequest[];
 }
 
@@ -63,6 +67,9 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
   const statusCodes: Record<string, number> = {};
   const latencies: number[] = [];
   const lags: number[] = [];
+  /** [second due, latency] of every answered request, and the worst send lag per second. */
+  const bySecond: Array<[number, number]> = [];
+  const lagBySecond = new Map<number, number>();
   let inFlight = 0;
   let errors = 0;
   let timeouts = 0;
@@ -85,6 +92,8 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
     }
     const lag = now - dueAt;
     lags.push(lag);
+    const second = Math.floor(index / options.rate);
+    lagBySecond.set(second, Math.max(lagBySecond.get(second) ?? 0, lag));
     if (lag > options.lateMs) late += 1;
     const request = options.requests[index % options.requests.length] as OpenLoopRequest;
     const body = request.body();
@@ -97,13 +106,15 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
         path: request.path,
         method: 'POST',
         agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers: { ...options.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
         timeout: options.timeoutMs,
       },
       (response) => {
         response.resume();
         response.on('end', () => {
-          latencies.push(performance.now() - now);
+          const latency = performance.now() - now;
+          latencies.push(latency);
+          bySecond.push([second, latency]);
           const code = String(response.statusCode);
           statusCodes[code] = (statusCodes[code] ?? 0) + 1;
           done();
@@ -144,6 +155,14 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
 
   latencies.sort((a, b) => a - b);
   lags.sort((a, b) => a - b);
+  const perSecond = new Map<number, number[]>();
+  for (const [second, latency] of bySecond) perSecond.set(second, [...(perSecond.get(second) ?? []), latency]);
+  const timeline = [...perSecond.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([second, values]) => {
+      values.sort((a, b) => a - b);
+      return { second, answered: values.length, p50: ms(quantile(values, 0.5)), p99: ms(quantile(values, 0.99)), max: ms(values[values.length - 1] ?? 0), sendLagMax: ms(lagBySecond.get(second) ?? 0) };
+    });
   return {
     startedAt,
     finishedAt: loadEndedAt,
@@ -164,5 +183,6 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
       mean: ms(latencies.reduce((sum, v) => sum + v, 0) / Math.max(1, latencies.length)),
     },
     sendLag: { p50: ms(quantile(lags, 0.5)), p99: ms(quantile(lags, 0.99)), max: ms(lags[lags.length - 1] ?? 0) },
+    timeline,
   };
 }

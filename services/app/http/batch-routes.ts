@@ -67,7 +67,7 @@ export function batchRoutes(deps: BatchRoutesDeps, env: NodeJS.ProcessEnv = proc
     }
     const requestId = String(request.id);
     // No await between the accepts: every item is queued for the same group commit flush.
-    const results = await Promise.allSettled(parsed.items.map((item) => intake.accept(item.type, item.payload as never, requestId, { ownerName: key.name })));
+    const results = await Promise.allSettled(parsed.items.map((item) => intake.accept(item.type, item.payload as never, requestId, { ownerName: key.name, statusWebhook: key.statusWebhook !== undefined })));
     const ids = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
     if (ids.length === results.length) return reply(response, 202, batchAcceptedBody, { ids, status: 'queued' });
 

@@ -75,8 +75,8 @@ function acceptHandler(deps: MessageRoutesDeps, type: MessageType, schema: z.Zod
         return reply(response, 400, validationFailedBody, { error: 'validation_failed', details: [outcome] });
       }
       // Idempotency keys are scoped to the API key: the same header from another key is another message.
-      const { hash: clientId, name: ownerName } = request.apiKey as ApiKey;
-      const id = await deps.intake.accept(type, parsed.data as never, String(request.id), { idempotencyKey, clientId, ownerName });
+      const { hash: clientId, name: ownerName, statusWebhook } = request.apiKey as ApiKey;
+      const id = await deps.intake.accept(type, parsed.data as never, String(request.id), { idempotencyKey, clientId, ownerName, statusWebhook: statusWebhook !== undefined });
       reply(response, 202, acceptedBody, { id, status: 'queued' });
     } catch (error) {
       next(error);

@@ -51,8 +51,13 @@ export const statusEventSchema = z.object({
   provider: z.string().max(64).optional(),
   /** The provider's own id (Twilio SID): provider callbacks are matched to our message by it. */
   providerMessageId: z.string().max(300).optional(),
-  /** Who sent the message: set by the app on `queued`; the status API is scoped by it. */
-  owner: z.object({ keyName: z.string().min(1).max(64) }).optional(),
+  /**
+   * Who sent the message: set by the app on `queued`; the status API is scoped by it. `statusWebhook`: the key had a
+   * status webhook when it sent the message, so its changes go to relay.status.changes for the dispatcher; the
+   * changes of every other message stay in the database (most keys have none, and the stream cost the broker and
+   * the database two to three persistent messages per message for nobody; docs/performance.md).
+   */
+  owner: z.object({ keyName: z.string().min(1).max(64), statusWebhook: z.boolean().optional() }).optional(),
 });
 export type StatusEvent = z.infer<typeof statusEventSchema>;
 
