@@ -14,8 +14,11 @@ export const statusConfigSchema = z.object({
   PREFETCH: positiveIntVar(100),
   /** Most events written in one transaction. */
   WRITE_BATCH_MAX: positiveIntVar(2000),
-  /** How long the first delivery of a write batch waits for others, in ms. */
-  WRITE_WINDOW_MS: z.coerce.number().int().min(0).max(1000).default(20),
+  /**
+   * How long the first delivery of a write batch waits for others, in ms. 100: a status shows a tenth of a second
+   * later, and the database takes ten transactions a second instead of fifty under steady load.
+   */
+  WRITE_WINDOW_MS: z.coerce.number().int().min(0).max(1000).default(100),
   /** Days a message's status is kept after its last change (docs/status.md). */
   STATUS_RETENTION_DAYS: positiveIntVar(30),
   /** How often old rows are pruned, in ms (default hourly). */
