@@ -78,8 +78,21 @@ interface Design {
 }
 
 function brokerPid(): number | undefined {
+  return pidFromFile(BROKER_PID_FILE);
+}
+
+/**
+ * The status database's postmaster (first line of postmaster.pid): its backends do the status service's writes,
+ * part of what status tracking costs, so ours is charged for them (label `postgres`).
+ */
+function postgresPid(): number | undefined {
+  if (process.env.STATUS_TRACKING === 'false') return undefined;
+  return pidFromFile(path.join(ROOT, `.run/postgres-${process.env.RELAY_PG_PORT ?? 5433}/data/postmaster.pid`));
+}
+
+function pidFromFile(file: string): number | undefined {
   try {
-    const pid = Number(fs.readFileSync(BROKER_PID_FILE, 'utf8').trim());
+    const pid = Number(fs.readFileSync(file, 'utf8').split('\n')[0]?.trim());
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
@@ -262,9 +275,11 @@ async function runDesign(name: string, sandbox: GroupProcess): Promise<Record<st
     await sleep(1000);
     const processedBefore = await design.processed();
     const broker = brokerPid();
+    const postgres = postgresPid();
     const sampler = new StackSampler(() => [
       { pid: design.stack.pid },
       ...(broker && name !== 'cluster-ipc' ? [{ pid: broker, as: 'broker' }] : []),
+      ...(postgres && name !== 'cluster-ipc' ? [{ pid: postgres, as: 'postgres' }] : []),
       { pid: sandbox.pid, as: 'sandbox', external: true },
     ]);
     sampler.start();

@@ -2,7 +2,7 @@
  * Open-loop load at a constant arrival rate for `make bench` with BENCH_RATE: request i is due at start + i/rate,
  * whatever happened to the earlier ones (a closed loop such as autocannon's connections waits for an answer
  * before sending again, so a slow server is offered less load and its latency looks better than it is).
- * - A request is sent at its due time on a keep-alive socket of its own (at most `maxInFlight` open at once).
+ * - A request is sent at its due time on a free keep-alive connection (at most `maxInFlight` open at once).
  * - late: sent more than `lateMs` after it was due (the generator's own event loop fell behind).
  * - dropped: not sent, because `maxInFlight` requests were already waiting for an answer when it was due (as
  *   k6's arrival-rate executors drop an iteration when no VU is free).
