@@ -55,8 +55,9 @@ afterAll(async () => {
   await purgeAllQueues();
 });
 
+/** A message's queued and sent events; its key has a status webhook, so its changes are relayed to the dispatcher. */
 const queuedAndSent = (id: string): StatusEvent[] => [
-  { eventId: `${id}:queued`, messageId: id, channel: 'email', status: 'queued', at: new Date(Date.now() - 10).toISOString(), owner: { keyName: 'service-key' } },
+  { eventId: `${id}:queued`, messageId: id, channel: 'email', status: 'queued', at: new Date(Date.now() - 10).toISOString(), owner: { keyName: 'service-key', statusWebhook: true } },
   { eventId: `${id}:sent:1`, messageId: id, channel: 'email', status: 'sent', at: new Date().toISOString(), attempt: 1, provider: 'smtp' },
 ];
 
