@@ -37,6 +37,28 @@ describe('webhook errors: 429, 5xx, timeouts and connection errors transient; 40
     expect(await webhookFailure(`http://127.0.0.1:${await closedPort()}`)).toEqual({ kind: 'transient', reason: 'webhook ECONNREFUSED' });
   });
 
+  test('an answer over 1 MiB is not read into memory: the call fails, and that is transient', async () => {
+    const server = await startHttpServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(64 * 1024, 1);
+      // 4 MiB, written as the client reads it.
+      let left = 64;
+      const more = () => {
+        while (left > 0) {
+          left -= 1;
+          if (!response.write(chunk)) return void response.once('drain', more);
+        }
+        response.end();
+      };
+      more();
+    });
+    try {
+      expect(await webhookFailure(server.url)).toEqual({ kind: 'transient', reason: 'webhook EANSWER_TOO_LARGE' });
+    } finally {
+      await server.close();
+    }
+  });
+
   test('a receiver that never answers times out, and that is transient', async () => {
     const server = await startHttpServer(() => undefined);
     try {

@@ -1,13 +1,13 @@
 import type { FailureClass } from './provider';
 
+/** undici's own timeouts (services/shared/http/provider-http.ts) carry codes, not the name fetch gives them. */
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
 /**
  * Errors raised before any answer from the provider (refused, reset, DNS, timeouts) are transient: the same
  * request may well succeed later. Anything unrecognised is treated as transient too: retries are bounded, and an
  * unknown failure ends in the dead-letter queue with its reason rather than being dropped.
  */
-/** undici's own timeouts (services/shared/http/provider-http.ts) carry codes, not the name fetch gives them. */
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
-
 export function classifyNetworkError(error: unknown, provider: string): FailureClass {
   const seen = new Set<unknown>();
   let current: unknown = error;
