@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     },
     onWritten: (result) => {
       recordWrite(metrics, result);
-      if (result.changes.some((entry) => entry.change && entry.notify)) outbox.kick();
+      if (result.changes.some((entry) => entry.change)) outbox.kick();
     },
     onInvalid: (raw, reason) => {
       metrics.events.inc({ channel: 'unknown', status: 'unknown', outcome: 'invalid' });

@@ -5,9 +5,11 @@ import { foldEvents, type MessageFold } from './fold-events';
 
 /** A message whose recorded status changed in a write (or whose owner became known). */
 export interface RecordedChange {
+  /**
+   * The change put in the outbox (relay.status.changes); undefined unless the owner is known and its key had a
+   * status webhook when it sent the message.
+   */
   change: StatusChange | undefined;
-  /** The owner's key had a status webhook: the change went to the outbox (relay.status.changes). */
-  notify: boolean;
   channel: StatusEvent['channel'];
   /** The status before this write; undefined when the write created the message. */
   from: MessageStatus | undefined;
@@ -129,7 +131,7 @@ export async function writeStatusEvents(pool: pg.Pool, events: readonly StatusEv
       const lag = (row.status === 'delivered' || row.status === 'failed') && row.sent_at && statusChanged
         ? Math.max(0, row.status_at.getTime() - row.sent_at.getTime()) / 1000
         : undefined;
-      const change: StatusChange | undefined = row.owner === null ? undefined : {
+      const change: StatusChange | undefined = row.owner === null || !row.status_webhook ? undefined : {
         changeId: `${row.id}:${row.status}:${at}`,
         messageId: row.id,
         channel: row.channel,
@@ -140,9 +142,9 @@ export async function writeStatusEvents(pool: pg.Pool, events: readonly StatusEv
         ...(row.status_detail === null ? {} : { detail: row.status_detail }),
         ...(row.provider === null ? {} : { provider: row.provider }),
       };
-      return [{ change, notify: row.status_webhook, channel: row.channel, from: prior?.status, to: row.status, statusChanged, callbackLagSeconds: lag }];
+      return [{ change, channel: row.channel, from: prior?.status, to: row.status, statusChanged, callbackLagSeconds: lag }];
     });
-    const outbox = changes.flatMap((entry) => (entry.change && entry.notify ? [JSON.stringify(entry.change)] : []));
+    const outbox = changes.flatMap((entry) => (entry.change ? [JSON.stringify(entry.change)] : []));
     if (outbox.length > 0) await client.query('INSERT INTO status_outbox (body) SELECT * FROM unnest($1::jsonb[])', [outbox]);
     return { recorded, duplicates, changes };
   });

@@ -86,7 +86,7 @@ describe('writeStatusEvents', () => {
     const id = uniqueId('quiet');
     const e = events(id, false);
     const results = [await writeStatusEvents(pool, [e.queued]), await writeStatusEvents(pool, [e.sent, e.delivered])];
-    expect(results.flatMap((result) => result.changes.map((entry) => [entry.to, entry.notify]))).toEqual([['queued', false], ['delivered', false]]);
+    expect(results.flatMap((result) => result.changes.map((entry) => [entry.to, entry.change]))).toEqual([['queued', undefined], ['delivered', undefined]]);
     expect(await stored(id)).toMatchObject({ owner: 'writer-key', status: 'delivered', history: ['queued', 'sent', 'delivered'] });
     expect(await outbox(id)).toEqual([]);
   });
