@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLoadKey } from './lib/load-key';
 import { killAllGroupsNow, startGroup, stopAllGroups, type GroupProcess } from './bench/processes';
-import { histogramQuantile, percentile, round, StackSampler, type SampleReport } from './bench/sampler';
+import { histogramQuantile, percentile, round, StackSampler, summarizeBySecond, type SampleReport } from './bench/sampler';
 import {
   APP_URL,
   BROKER_PID_FILE,
@@ -40,10 +40,11 @@ const STATS_PORT = Number(process.env.BASELINE_STATS_PORT) || 8099;
 const RATE = Number(process.env.BENCH_RATE) || 0;
 /** Unmeasured load before the measured run, per design (BENCH_WARMUP_SECONDS, default 5; 0 turns it off). */
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
+/** BENCH_TIMELINE=1: per-second accept and end-to-end latency on stderr. */
+const TIMELINE = process.env.BENCH_TIMELINE === '1';
 const QUIET = { LOG_LEVEL: 'warn' };
 /** The key of our stack's run (set by startOurs); the baseline ignores the header. */
 let apiKey = '';
-const TIMELINE = process.env.BENCH_TIMELINE === '1';
 
 interface LoadResult {
   mode: 'saturation' | 'fixed-rate';
@@ -246,16 +247,9 @@ async function collectDeliveries(timeline = TIMELINE): Promise<{ delivered: numb
 function printTimeline(channel: string, sentAt: number[], e2e: number[]): void {
   if (sentAt.length === 0) return;
   const start = Math.min(...sentAt);
-  const bySecond = new Map<number, number[]>();
-  sentAt.forEach((sent, index) => {
-    const second = Math.floor((sent - start) / 1000);
-    const bucket = bySecond.get(second) ?? [];
-    bucket.push(e2e[index] as number);
-    bySecond.set(second, bucket);
-  });
-  for (const [second, values] of [...bySecond.entries()].sort((a, b) => a[0] - b[0])) {
-    values.sort((a, b) => a - b);
-    process.stderr.write(`timeline e2e ${channel} s=${second} n=${values.length} e2e_p50=${percentile(values, 50)} p99=${percentile(values, 99)} max=${values[values.length - 1]}\n`);
+  const samples = sentAt.map((sent, index): [number, number] => [Math.floor((sent - start) / 1000), e2e[index] as number]);
+  for (const row of summarizeBySecond(samples)) {
+    process.stderr.write(`timeline e2e ${channel} s=${row.second} n=${row.count} e2e_p50=${row.p50} p99=${row.p99} max=${row.max}\n`);
   }
 }
 

@@ -10,6 +10,7 @@
  *   `timeoutMs` is given up (an error, also counted in `timeouts`).
  */
 import { Pool } from 'undici';
+import { summarizeBySecond } from './sampler';
 import { performance } from 'node:perf_hooks';
 
 export interface OpenLoopRequest {
@@ -140,14 +141,14 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
 
   latencies.sort((a, b) => a - b);
   lags.sort((a, b) => a - b);
-  const perSecond = new Map<number, number[]>();
-  for (const [second, latency] of bySecond) perSecond.set(second, [...(perSecond.get(second) ?? []), latency]);
-  const timeline = [...perSecond.entries()]
-    .sort((a, b) => a[0] - b[0])
-    .map(([second, values]) => {
-      values.sort((a, b) => a - b);
-      return { second, answered: values.length, p50: ms(quantile(values, 0.5)), p99: ms(quantile(values, 0.99)), max: ms(values[values.length - 1] ?? 0), sendLagMax: ms(lagBySecond.get(second) ?? 0) };
-    });
+  const timeline = summarizeBySecond(bySecond).map((row) => ({
+    second: row.second,
+    answered: row.count,
+    p50: ms(row.p50 ?? 0),
+    p99: ms(row.p99 ?? 0),
+    max: ms(row.max ?? 0),
+    sendLagMax: ms(lagBySecond.get(row.second) ?? 0),
+  }));
   return {
     startedAt,
     finishedAt: loadEndedAt,

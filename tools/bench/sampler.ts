@@ -91,6 +91,30 @@ export function percentile(sorted: number[], p: number): number | null {
   return sorted[index] as number;
 }
 
+export interface SecondSummary {
+  second: number;
+  count: number;
+  p50: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+/** Samples grouped by the whole second they belong to (BENCH_TIMELINE): count, p50, p99 and max per second, in order. */
+export function summarizeBySecond(samples: ReadonlyArray<readonly [second: number, value: number]>): SecondSummary[] {
+  const groups = new Map<number, number[]>();
+  for (const [second, value] of samples) {
+    const group = groups.get(second);
+    if (group) group.push(value);
+    else groups.set(second, [value]);
+  }
+  return [...groups.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([second, values]) => {
+      values.sort((a, b) => a - b);
+      return { second, count: values.length, p50: percentile(values, 50), p99: percentile(values, 99), max: values[values.length - 1] ?? null };
+    });
+}
+
 /**
  * A quantile from Prometheus histogram buckets (cumulative counts by upper bound, summed over series), with
  * linear interpolation inside the bucket as PromQL's histogram_quantile does.
