@@ -198,3 +198,43 @@ test('a stale socket file is replaced at start; a live server on the path is not
   await expect(second.listen(socketPath)).rejects.toThrow(/another app-limits is listening/);
   expect(fs.statSync(socketPath).mode & 0o777).toBe(0o600);
 });
+
+test('consumes made in one turn go out as one write, and their answers come back as one', async () => {
+  // Every socket write is a system call; count them. The stand-in app-limits answers each chunk in one write.
+  const writes = jest.spyOn(net.Socket.prototype, 'write');
+  const writesBy = (socket: net.Socket) => writes.mock.contexts.filter((context) => context === socket).length;
+  const standIns: net.Socket[] = [];
+  const raw = net.createServer((socket) => {
+    standIns.push(socket);
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      const answers = chunk.split('\n').filter(Boolean).map((line) => `${JSON.stringify({ id: (JSON.parse(line) as { id: number }).id, allowed: true, remaining: 1, resetMs: 1 })}\n`);
+      socket.write(answers.join(''));
+    });
+  });
+  await new Promise<void>((resolve) => raw.listen(socketPath, resolve));
+  try {
+    const limits = client(1000);
+    await limits.consume(spec(100), 'warm-up', 1);
+    writes.mockClear();
+    const counts = await Promise.all(Array.from({ length: 50 }, (_, i) => limits.consume(spec(100), `k${i}`, 1)));
+    expect(counts.every((count) => count.allowed)).toBe(true);
+    const clientWrites = writes.mock.contexts.filter((context) => !standIns.includes(context as net.Socket));
+    expect(clientWrites).toHaveLength(1);
+    expect(String(writes.mock.calls[0]![0]).split('\n').filter(Boolean)).toHaveLength(50);
+
+    // The real server: fifty requests read at once are answered in one write.
+    for (const created of clients.splice(0)) created.close();
+    await new Promise<void>((resolve) => raw.close(() => resolve()));
+    await startServer();
+    const { socket, lines } = await rawConnection();
+    socket.write(Array.from({ length: 50 }, (_, i) => JSON.stringify({ id: i + 1, ...spec(100), key: `k${i}`, cost: 1 })).join('\n') + '\n');
+    writes.mockClear();
+    await waitFor('fifty answers', async () => (lines.length === 50 ? true : undefined), 2000);
+    expect(writes.mock.calls.length - writesBy(socket)).toBe(1);
+    socket.destroy();
+  } finally {
+    writes.mockRestore();
+    raw.close();
+  }
+});

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { Logger } from '../../shared/logger/logger';
 import { RetrySchedule } from '../../shared/messaging/backoff';
-import { encodeLine, LineReader, replySchema, type Count, type ConsumeRequest, type LimitSpec } from './limits-protocol';
+import { encodeLine, LineReader, LineWriter, replySchema, type Count, type ConsumeRequest, type LimitSpec } from './limits-protocol';
 
 /** The shared counter did not answer in time (app-limits is down or restarting): the request is refused with 503. */
 export class LimiterUnavailableError extends Error {
@@ -36,6 +36,7 @@ interface Pending {
  */
 export class LimitsClient {
   private socket: net.Socket | undefined;
+  private writer: LineWriter | undefined;
   private connected = false;
   private closed = false;
   private nextId = 1;
@@ -82,6 +83,8 @@ export class LimitsClient {
     if (this.closed || this.socket || this.reconnect.pending) return;
     const socket = net.createConnection(this.options.socketPath);
     this.socket = socket;
+    const writer = new LineWriter(socket);
+    this.writer = writer;
     socket.setEncoding('utf8');
     const reader = new LineReader((line) => this.receive(line));
     socket.on('connect', () => {
@@ -100,6 +103,7 @@ export class LimitsClient {
     });
     socket.on('close', () => {
       this.socket = undefined;
+      this.writer = undefined;
       this.connected = false;
       // Sent requests will never be answered on a new connection; unsent ones wait for it (or their timeout).
       this.failPending((pending) => pending.sent, 'connection to app-limits lost');
@@ -109,7 +113,7 @@ export class LimitsClient {
 
   private send(pending: Pending): void {
     pending.sent = true;
-    this.socket?.write(pending.line);
+    this.writer?.write(pending.line);
   }
 
   private receive(line: string): void {

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../../shared/logger/logger';
-import { consumeRequestSchema, encodeLine, LineReader, type ConsumeRequest } from './limits-protocol';
+import { consumeRequestSchema, encodeLine, LineReader, LineWriter, type ConsumeRequest } from './limits-protocol';
 import type { MemoryCounters } from './memory-counters';
 
 /**
@@ -56,22 +56,24 @@ export class LimitsServer {
   private serve(socket: net.Socket): void {
     this.connections.add(socket);
     socket.setEncoding('utf8');
+    const writer = new LineWriter(socket);
     let malformed = 0;
     const reader = new LineReader((line) => {
       const request = parseRequest(line);
       if ('error' in request) {
         if (malformed === 0) this.logger.warn({ error: request.error }, 'malformed request on the limits socket; answered with an error');
         malformed += 1;
-        socket.write(encodeLine(request));
+        writer.write(encodeLine(request));
         return;
       }
-      this.answer(socket, request);
+      this.answer(writer, request);
     });
     const onData = (chunk: string) => {
       if (reader.push(chunk)) return;
       socket.off('data', onData);
       this.logger.warn('line too long on the limits socket; closing that connection');
-      socket.write(encodeLine({ id: null, error: 'line too long' }));
+      writer.write(encodeLine({ id: null, error: 'line too long' }));
+      writer.flush();
       socket.destroySoon();
     };
     socket.on('data', onData);
@@ -83,13 +85,13 @@ export class LimitsServer {
     });
   }
 
-  private answer(socket: net.Socket, request: ConsumeRequest): void {
+  private answer(writer: LineWriter, request: ConsumeRequest): void {
     const { id, key, cost } = request;
     this.counters.consume(request, key, cost).then(
-      (count) => socket.writable && socket.write(encodeLine({ id, ...count })),
+      (count) => writer.write(encodeLine({ id, ...count })),
       (error: Error) => {
         this.logger.error({ err: error, prefix: request.prefix }, 'consume failed');
-        if (socket.writable) socket.write(encodeLine({ id, error: `consume failed: ${error.message}` }));
+        writer.write(encodeLine({ id, error: `consume failed: ${error.message}` }));
       },
     );
   }
