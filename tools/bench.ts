@@ -399,4 +399,6 @@ async function main(): Promise<void> {
 main().catch((error: Error) => {
   process.stderr.write(`bench failed: ${error.stack ?? error.message}\n`);
   process.exitCode = 1;
+  // The groups are stopped by then; whatever handle is still open (a pool, a socket) must not keep a failed run waiting.
+  setTimeout(() => process.exit(1), 2000).unref();
 });

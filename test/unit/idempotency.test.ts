@@ -1,4 +1,5 @@
 import { ANONYMOUS_CLIENT, idempotentMessageId, isValidIdempotencyKey } from '../../services/app/idempotency';
+import { createEnvelope } from '../../services/shared/envelope/envelope';
 import { RecentIds } from '../../services/shared/worker/recent-ids';
 
 describe('idempotency keys', () => {
@@ -6,6 +7,15 @@ describe('idempotency keys', () => {
     const id = idempotentMessageId(ANONYMOUS_CLIENT, 'order-42');
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(idempotentMessageId(ANONYMOUS_CLIENT, 'order-42')).toBe(id);
+  });
+
+  test('without a key, ids are UUID v7: later messages sort after earlier ones (the status tables grow at one end)', async () => {
+    const first = createEnvelope('sms', { to: '+14155550100', body: 'a' }).id;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    const later = Array.from({ length: 100 }, () => createEnvelope('sms', { to: '+14155550100', body: 'b' }).id);
+    for (const id of [first, ...later]) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(later.every((id) => id > first)).toBe(true);
+    expect(new Set(later).size).toBe(100);
   });
 
   test('another key, or the same key from another client, gives another id', () => {

@@ -14,7 +14,7 @@ export function reply<S extends z.ZodType>(response: Response, status: number, _
   response.status(status).json(body);
 }
 
-/** Message ids: random UUIDs, or UUID v5 derived from an Idempotency-Key (idempotency.ts). */
+/** Message ids: UUID v7 (time-ordered), or UUID v5 derived from an Idempotency-Key (idempotency.ts). */
 const messageId = z.uuid().meta({ description: 'The message id; the same Idempotency-Key from the same API key gives the same id.' });
 
 export const acceptedBody = z.strictObject({ id: messageId, status: z.literal('queued') }).meta({ id: 'Accepted', description: 'The message is durable in the broker (publisher confirm received) and will be delivered.' });
