@@ -235,6 +235,6 @@ test('consumes made in one turn go out as one write, and their answers come back
     socket.destroy();
   } finally {
     writes.mockRestore();
-    raw.close();
+    if (raw.listening) raw.close();
   }
 });
