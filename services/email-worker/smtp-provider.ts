@@ -1,6 +1,8 @@
 import nodemailer from 'nodemailer';
 import { z } from 'zod';
 import { loadConfig, positiveIntVar, stringVar } from '../shared/config/load-config';
+import type { ProviderListSpec } from '../shared/failover/providers-config';
+import { pointsAtSandbox, SANDBOX_SMTP_PORT } from '../shared/failover/sandbox-address';
 import type { Provider } from '../shared/worker/provider';
 import { classifySmtpError, PartialRejectionError } from './classify-smtp-error';
 
@@ -54,3 +56,13 @@ export function createSmtpProvider(env: NodeJS.ProcessEnv): Provider<'email'> {
     },
   };
 }
+
+/** EMAIL_PROVIDERS: the SMTP relays in failover order (providers-config.ts, docs/failover.md). */
+export const smtpProviderList: ProviderListSpec<'email'> = {
+  listVar: 'EMAIL_PROVIDERS',
+  kind: 'smtp',
+  keys: Object.keys(smtpConfigSchema.shape),
+  identityVar: 'SMTP_URL',
+  create: createSmtpProvider,
+  isSandbox: (env) => pointsAtSandbox(smtpConfigSchema.shape.SMTP_URL.parse(env.SMTP_URL), SANDBOX_SMTP_PORT),
+};

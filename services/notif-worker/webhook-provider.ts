@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { providerRequest } from '../shared/http/provider-http';
 import { loadConfig, positiveIntVar, stringVar } from '../shared/config/load-config';
+import type { ProviderListSpec } from '../shared/failover/providers-config';
 import type { Provider } from '../shared/worker/provider';
 import { classifyWebhookError, WebhookHttpError } from './classify-webhook-error';
 import { parseSecretList, webhookSecretsVar } from '../shared/webhook/secrets';
@@ -67,3 +68,14 @@ export function createWebhookProvider(env: NodeJS.ProcessEnv): Provider<'notif'>
     async close() {},
   };
 }
+
+/** NOTIF_PROVIDERS: the webhook receivers in failover order (providers-config.ts, docs/failover.md). */
+export const webhookProviderList: ProviderListSpec<'notif'> = {
+  listVar: 'NOTIF_PROVIDERS',
+  kind: 'webhook',
+  keys: WEBHOOK_PROVIDER_VARS,
+  identityVar: 'NOTIF_WEBHOOK_URL',
+  create: createWebhookProvider,
+  // The same test as the secret rule above: the sandbox's own sink URLs.
+  isSandbox: (env) => SANDBOX_WEBHOOK_URLS.includes(env.NOTIF_WEBHOOK_URL || (SANDBOX_WEBHOOK_URLS[0] as string)),
+};

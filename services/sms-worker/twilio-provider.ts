@@ -1,6 +1,8 @@
 import twilio from 'twilio';
 import { z } from 'zod';
 import { loadConfig, positiveIntVar, stringVar } from '../shared/config/load-config';
+import type { ProviderListSpec } from '../shared/failover/providers-config';
+import { pointsAtSandbox, SANDBOX_HTTP_PORT } from '../shared/failover/sandbox-address';
 import type { Provider } from '../shared/worker/provider';
 import { classifyTwilioError } from './classify-twilio-error';
 import { currentMessageId, RedirectingHttpClient } from './sandbox-http-client';
@@ -52,3 +54,14 @@ export function createTwilioProvider(env: NodeJS.ProcessEnv): Provider<'sms'> {
     async close() {},
   };
 }
+
+/** SMS_PROVIDERS: the Twilio accounts in failover order (providers-config.ts, docs/failover.md). */
+export const twilioProviderList: ProviderListSpec<'sms'> = {
+  listVar: 'SMS_PROVIDERS',
+  kind: 'twilio',
+  keys: Object.keys(twilioConfigSchema.shape),
+  identityVar: 'TWILIO_ACCOUNT_SID',
+  create: createTwilioProvider,
+  // The sandbox is reached through TWILIO_API_URL; empty means Twilio itself.
+  isSandbox: (env) => pointsAtSandbox(twilioConfigSchema.shape.TWILIO_API_URL.parse(env.TWILIO_API_URL), SANDBOX_HTTP_PORT),
+};

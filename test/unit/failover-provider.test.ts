@@ -8,7 +8,7 @@ import type { Provider } from '../../services/shared/worker/provider';
 import { FaultInjector, type Personality } from '../../services/sandbox/faults';
 import { MessageStore } from '../../services/sandbox/message-store';
 import { createSandboxApp, SANDBOX_TWILIO_BACKUP } from '../../services/sandbox/sandbox-app';
-import { createTwilioProvider, twilioConfigSchema } from '../../services/sms-worker/twilio-provider';
+import { twilioProviderList } from '../../services/sms-worker/twilio-provider';
 
 // The failover provider over two real Twilio providers (the twilio SDK through its custom httpClient) against the
 // sandbox's HTTP app in this process, whose two Twilio accounts are switched down and up as the tests need.
@@ -42,7 +42,7 @@ function twoProviders(options: { threshold?: number; openMs?: number; backupToke
     TWILIO_BACKUP_ACCOUNT_SID: SANDBOX_TWILIO_BACKUP.accountSid,
     TWILIO_BACKUP_AUTH_TOKEN: options.backupToken ?? SANDBOX_TWILIO_BACKUP.authToken,
   };
-  const named = configuredProviders(env, { listVar: 'SMS_PROVIDERS', kind: 'twilio', keys: Object.keys(twilioConfigSchema.shape), identityVar: 'TWILIO_ACCOUNT_SID', create: createTwilioProvider });
+  const named = configuredProviders(env, twilioProviderList);
   const circuits = named.map(() => new CircuitBreaker({ failureThreshold: options.threshold ?? 2, openMs: options.openMs ?? 60_000, now: () => now }));
   const requests: Array<[string, RequestOutcome]> = [];
   const provider: Provider<'sms'> = createFailoverProvider(
@@ -132,7 +132,7 @@ describe('the failover provider', () => {
   });
 
   test("a lone provider behaves as before failover: its reasons untouched, never skipped, credentials left to the worker's pause", async () => {
-    const [only] = configuredProviders({ TWILIO_API_URL: base, TWILIO_ACCOUNT_SID: 'ACprimary', TWILIO_AUTH_TOKEN: 'primary-token' }, { listVar: 'SMS_PROVIDERS', kind: 'twilio', keys: Object.keys(twilioConfigSchema.shape), identityVar: 'TWILIO_ACCOUNT_SID', create: createTwilioProvider });
+    const [only] = configuredProviders({ TWILIO_API_URL: base, TWILIO_ACCOUNT_SID: 'ACprimary', TWILIO_AUTH_TOKEN: 'primary-token' }, twilioProviderList);
     const circuit = new CircuitBreaker({ failureThreshold: Infinity, openMs: 1000, now: () => now });
     const provider = createFailoverProvider('sms', [{ name: 'twilio', provider: only!.provider, circuit }], { credentialsPauseMinMs: 60_000, credentialsPauseMaxMs: 60_000 });
     expect(provider.classify(await provider.send(sms('+15005550001'), context).catch((error: unknown) => error))).toEqual({ kind: 'permanent', reason: 'twilio HTTP 400 code 21211' });

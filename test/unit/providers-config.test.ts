@@ -1,13 +1,13 @@
 import { ConfigError } from '../../services/shared/config/load-config';
 import { configuredProviders, providerVar } from '../../services/shared/failover/providers-config';
-import { createSmtpProvider, smtpConfigSchema } from '../../services/email-worker/smtp-provider';
-import { createWebhookProvider, WEBHOOK_PROVIDER_VARS } from '../../services/notif-worker/webhook-provider';
-import { createTwilioProvider, twilioConfigSchema } from '../../services/sms-worker/twilio-provider';
+import { smtpProviderList } from '../../services/email-worker/smtp-provider';
+import { webhookProviderList } from '../../services/notif-worker/webhook-provider';
+import { twilioProviderList } from '../../services/sms-worker/twilio-provider';
 
-const sms = (env: NodeJS.ProcessEnv) =>
-  configuredProviders(env, { listVar: 'SMS_PROVIDERS', kind: 'twilio', keys: Object.keys(twilioConfigSchema.shape), identityVar: 'TWILIO_ACCOUNT_SID', create: createTwilioProvider });
-const email = (env: NodeJS.ProcessEnv) => configuredProviders(env, { listVar: 'EMAIL_PROVIDERS', kind: 'smtp', keys: Object.keys(smtpConfigSchema.shape), identityVar: 'SMTP_URL', create: createSmtpProvider });
-const notif = (env: NodeJS.ProcessEnv) => configuredProviders(env, { listVar: 'NOTIF_PROVIDERS', kind: 'webhook', keys: WEBHOOK_PROVIDER_VARS, identityVar: 'NOTIF_WEBHOOK_URL', create: createWebhookProvider });
+const sms = (env: NodeJS.ProcessEnv) => configuredProviders(env, twilioProviderList);
+const email = (env: NodeJS.ProcessEnv) => configuredProviders(env, smtpProviderList);
+const notif = (env: NodeJS.ProcessEnv) => configuredProviders(env, webhookProviderList);
+const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
 describe('providers per channel, from env', () => {
   test("without a list, one provider from today's variables, named after its kind", async () => {
@@ -43,6 +43,30 @@ describe('providers per channel, from env', () => {
       /provider "twilio-backup" listed in SMS_PROVIDERS .*TWILIO_TIMEOUT_MS/,
     );
     // A second receiver that is not the sandbox needs secrets of its own, as the first does.
-    expect(() => notif({ NOTIF_PROVIDERS: 'primary,backup', NOTIF_BACKUP_WEBHOOK_URL: 'https://hooks.example.com/relay' })).toThrow(/webhook-backup.*NOTIF_WEBHOOK_SECRET: required/);
+    expect(() =>
+      notif({ NOTIF_PROVIDERS: 'primary,backup', NOTIF_WEBHOOK_URL: 'https://hooks.example.com/a', NOTIF_PRIMARY_WEBHOOK_SECRET: SECRET, NOTIF_BACKUP_WEBHOOK_URL: 'https://hooks.example.com/b' }),
+    ).toThrow(/webhook-backup.*NOTIF_WEBHOOK_SECRET: required/);
+  });
+
+  test('a list that pairs a real provider with the sandbox is refused: failed-over messages would land in the sandbox', async () => {
+    // The defaults pair the sandbox's two personalities; pointing only the first at a real server is the mistake.
+    expect(() => email({ EMAIL_PROVIDERS: 'primary,backup', SMTP_URL: 'smtps://u:p@smtp.example.com:465', SMTP_BACKUP_URL: 'smtp://smtp-backup:sandbox@sandbox:2525' })).toThrow(
+      /EMAIL_PROVIDERS: "smtp-backup" points at the sandbox and "smtp-primary" at a real provider/,
+    );
+    expect(() => sms({ SMS_PROVIDERS: 'primary,backup', TWILIO_PRIMARY_API_URL: '', TWILIO_BACKUP_ACCOUNT_SID: 'ACsandboxbackup0000000000000000000' })).toThrow(
+      /SMS_PROVIDERS: "twilio-backup" points at the sandbox and "twilio-primary" at a real provider/,
+    );
+    expect(() =>
+      notif({ NOTIF_PROVIDERS: 'primary,backup', NOTIF_WEBHOOK_URL: 'https://hooks.example.com/a', NOTIF_WEBHOOK_SECRET: SECRET, NOTIF_BACKUP_WEBHOOK_URL: 'http://sandbox:8025/webhooks/notifications-backup' }),
+    ).toThrow(/NOTIF_PROVIDERS: "webhook-backup" points at the sandbox/);
+    // Real on both sides, the sandbox on both sides (the defaults), or one provider: all accepted.
+    const accepted = [
+      ...email({ EMAIL_PROVIDERS: 'primary,backup', SMTP_URL: 'smtps://u:p@smtp.example.com:465', SMTP_BACKUP_URL: 'smtps://u:p@smtp2.example.com:465' }),
+      ...email({ EMAIL_PROVIDERS: 'primary,backup', SMTP_URL: 'smtp://sandbox:2525', SMTP_BACKUP_URL: 'smtp://smtp-backup:sandbox@sandbox:2525' }),
+      ...email({ EMAIL_PROVIDERS: '', SMTP_URL: 'smtps://u:p@smtp.example.com:465' }),
+      ...sms({ SMS_PROVIDERS: 'primary,backup', TWILIO_API_URL: '', TWILIO_BACKUP_ACCOUNT_SID: 'ACbackup' }),
+    ];
+    expect(accepted.map(({ name }) => name)).toEqual(['smtp-primary', 'smtp-backup', 'smtp-primary', 'smtp-backup', 'smtp', 'twilio-primary', 'twilio-backup']);
+    await Promise.all(accepted.map(({ provider }) => provider.close()));
   });
 });

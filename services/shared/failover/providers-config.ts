@@ -19,6 +19,8 @@ export interface ProviderListSpec<T extends MessageType> {
   identityVar: string;
   /** Builds one provider from env vars under their usual names. */
   create: (env: NodeJS.ProcessEnv) => Provider<T>;
+  /** True when a provider's variables (under their usual names) point at the sandbox. */
+  isSandbox: (env: NodeJS.ProcessEnv) => boolean;
 }
 
 const nameList = z
@@ -53,7 +55,7 @@ export function configuredProviders<T extends MessageType>(env: NodeJS.ProcessEn
   if (!names.success) {
     throw new ConfigError(`invalid configuration: ${spec.listVar}: ${names.error.issues.map((issue) => issue.message).join('; ')}`);
   }
-  return names.data.map((name, index) => {
+  const listedProviders = names.data.map((name, index) => {
     const own: NodeJS.ProcessEnv = { ...env };
     for (const key of spec.keys) {
       const value = env[providerVar(key, name)];
@@ -62,7 +64,10 @@ export function configuredProviders<T extends MessageType>(env: NodeJS.ProcessEn
         throw new ConfigError(`invalid configuration: ${providerVar(key, name)}: required for provider "${name}" listed in ${spec.listVar} (only the first provider may use ${key})`);
       }
     }
-    const label = `${spec.kind}-${name}`;
+    return { name, label: `${spec.kind}-${name}`, own };
+  });
+  refuseSandboxBesideRealProviders(spec, listedProviders);
+  return listedProviders.map(({ name, label, own }) => {
     try {
       return { name: label, provider: spec.create(own) };
     } catch (error) {
@@ -70,4 +75,20 @@ export function configuredProviders<T extends MessageType>(env: NodeJS.ProcessEn
       throw new ConfigError(`provider "${label}" listed in ${spec.listVar} (its variables carry ${name.toUpperCase()} after the first word, e.g. ${providerVar(spec.identityVar, name)}): ${error.message}`);
     }
   });
+}
+
+/**
+ * A list that pairs a real provider with the sandbox would fail real traffic over into the sandbox, which accepts
+ * and keeps it: messages reported sent that nobody receives. The defaults pair the sandbox's two personalities, so
+ * pointing only the first provider at a real server is the easy mistake; the worker refuses to start instead.
+ */
+function refuseSandboxBesideRealProviders<T extends MessageType>(spec: ProviderListSpec<T>, listed: ReadonlyArray<{ label: string; own: NodeJS.ProcessEnv }>): void {
+  const sandbox = listed.filter(({ own }) => spec.isSandbox(own)).map(({ label }) => label);
+  const real = listed.filter(({ own }) => !spec.isSandbox(own)).map(({ label }) => label);
+  if (sandbox.length === 0 || real.length === 0) return;
+  throw new ConfigError(
+    `invalid configuration: ${spec.listVar}: ${sandbox.map((label) => `"${label}"`).join(', ')} point${sandbox.length === 1 ? 's' : ''} at the sandbox ` +
+      `and ${real.map((label) => `"${label}"`).join(', ')} at a real provider: what fails over would land in the sandbox. ` +
+      `List providers of your own (docs/failover.md), or set ${spec.listVar}= (empty) for one provider.`,
+  );
 }
