@@ -91,7 +91,7 @@ export class LineWriter {
   /** Writes what is gathered now (also called by the timer); lines for a sink no longer writable are dropped. */
   flush(): void {
     this.scheduled = false;
-    const text = this.lines.length === 1 ? (this.lines[0] as string) : this.lines.join('');
+    const text = this.lines.join('');
     this.lines = [];
     if (text !== '' && this.sink.writable) this.sink.write(text);
   }

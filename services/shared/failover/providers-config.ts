@@ -83,8 +83,9 @@ export function configuredProviders<T extends MessageType>(env: NodeJS.ProcessEn
  * pointing only the first provider at a real server is the easy mistake; the worker refuses to start instead.
  */
 function refuseSandboxBesideRealProviders<T extends MessageType>(spec: ProviderListSpec<T>, listed: ReadonlyArray<{ label: string; own: NodeJS.ProcessEnv }>): void {
-  const sandbox = listed.filter(({ own }) => spec.isSandbox(own)).map(({ label }) => label);
-  const real = listed.filter(({ own }) => !spec.isSandbox(own)).map(({ label }) => label);
+  const sandbox: string[] = [];
+  const real: string[] = [];
+  for (const { label, own } of listed) (spec.isSandbox(own) ? sandbox : real).push(label);
   if (sandbox.length === 0 || real.length === 0) return;
   throw new ConfigError(
     `invalid configuration: ${spec.listVar}: ${sandbox.map((label) => `"${label}"`).join(', ')} point${sandbox.length === 1 ? 's' : ''} at the sandbox ` +
