@@ -83,4 +83,29 @@ describe('BrokerStatusReporter', () => {
     await publisher.close();
     await connection.close();
   });
+
+  test('at a steady rate a confirm does not send what trickled in meanwhile: each message waits its window', async () => {
+    const connection = new BrokerConnection({ url: amqpUrl('relay-email-worker'), name: 'test-status-reporter-steady' }, testLogger);
+    connection.start();
+    const publisher = new ConfirmPublisher(connection, testLogger);
+    const reporter = new BrokerStatusReporter(publisher, testLogger, { windowMs: 400 });
+    try {
+      expect(await publisher.waitReady(10_000)).toBe(true);
+      const id = uniqueId('steady');
+      // An event every millisecond or so for over a second: three or four windows. Events arrive during every
+      // confirm's round trip, so sending at each confirm made a message per round trip (52 in this test before the fix).
+      const events = Array.from({ length: 1000 }, (_, n) => sent(`${id}-${n}`, n));
+      for (const event of events) {
+        reporter.report(event);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      const got = await received(1000);
+      expect(got.events).toEqual(events);
+      expect(got.messages).toBeLessThanOrEqual(5);
+    } finally {
+      await reporter.close();
+      await publisher.close();
+      await connection.close();
+    }
+  });
 });

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { KeyLeases } from '../../services/app/limits/key-leases';
 import { LimiterUnavailableError, LimitsClient } from '../../services/app/limits/limits-client';
 import { LimitsServer } from '../../services/app/limits/limits-server';
 import { MemoryCounters } from '../../services/app/limits/memory-counters';
@@ -237,4 +238,75 @@ test('consumes made in one turn go out as one write, and their answers come back
     writes.mockRestore();
     if (raw.listening) raw.close();
   }
+});
+
+describe('key leases (key-leases.ts) over the socket', () => {
+  /** A server whose counters tell how many requests reached them. */
+  async function countingServer(): Promise<{ calls: () => number }> {
+    const counters = new MemoryCounters();
+    const consume = jest.spyOn(counters, 'consume');
+    const server = new LimitsServer(counters, logger);
+    await server.listen(socketPath);
+    servers.push(server);
+    return { calls: () => consume.mock.calls.length };
+  }
+
+  test('an instance spends a lease locally: 510 requests of a large limit make 10 round trips', async () => {
+    const counted = await countingServer();
+    const leases = new KeyLeases(client());
+    const results = [];
+    for (let i = 0; i < 510; i += 1) results.push(await leases.consume(spec(2000), 'key', 1));
+    expect(results.every((count) => count.allowed)).toBe(true);
+    expect(counted.calls()).toBe(10); // 1 + 50 leased each time
+    // Remaining counts what the instance still holds: the window's 2000 minus the 510 spent.
+    expect(results.at(-1)?.remaining).toBe(2000 - 510);
+  });
+
+  test('two instances with leases never admit more than the limit, and together admit all of it', async () => {
+    await startServer();
+    const instances = [new KeyLeases(client()), new KeyLeases(client())];
+    let allowed = 0;
+    let refused = 0;
+    for (let i = 0; i < 600; i += 1) {
+      const count = await (instances[i % 2] as KeyLeases).consume(spec(300), 'key', 1);
+      if (count.allowed) allowed += 1;
+      else refused += 1;
+    }
+    expect(allowed).toBe(300);
+    expect(refused).toBe(300);
+  });
+
+  test('a lease is never larger than what the window has left; a cost over it is refused', async () => {
+    const counters = new MemoryCounters();
+    expect(await counters.consume(spec(100), 'key', 1, 95)).toMatchObject({ allowed: true, granted: 95, remaining: 5 });
+    expect(await counters.consume(spec(100), 'key', 2, 50)).toMatchObject({ allowed: true, granted: 5, remaining: 0 });
+    expect(await counters.consume(spec(100), 'key', 1, 50)).toMatchObject({ allowed: false, granted: 0, remaining: 0 });
+  });
+
+  test('leases asked for at once are granted one after another: the window is handed out whole, never overdrawn', async () => {
+    const counters = new MemoryCounters();
+    const counts = await Promise.all(Array.from({ length: 6 }, () => counters.consume(spec(100), 'key', 1, 30)));
+    expect(counts.map((count) => count.granted)).toEqual([30, 30, 30, 10, 0, 0]);
+  });
+
+  test('a small limit is counted exactly, one round trip per request', async () => {
+    const counted = await countingServer();
+    const leases = new KeyLeases(client());
+    const results = [];
+    for (let i = 0; i < 25; i += 1) results.push(await leases.consume(spec(20), 'key', 1));
+    expect(counted.calls()).toBe(25);
+    expect(results.filter((count) => count.allowed)).toHaveLength(20);
+  });
+
+  test('unspent points end with their window: the next request asks app-limits again', async () => {
+    const counted = await countingServer();
+    let now = 1_000_000;
+    const leases = new KeyLeases(client(), { now: () => now });
+    await leases.consume(spec(2000), 'key', 1);
+    await leases.consume(spec(2000), 'key', 1);
+    expect(counted.calls()).toBe(1);
+    now += 101_000; // past the 100 s window
+    await leases.consume(spec(2000), 'key', 1);
+    expect(counted.calls()).toBe(2);
+  });
 });

@@ -54,10 +54,11 @@ export class LimitsClient {
     return this.pending.size;
   }
 
-  consume(spec: LimitSpec, key: string, cost: number): Promise<Count> {
+  /** Counts `cost` points in app-limits; with `want`, takes up to that many (a lease: `granted` says how many). */
+  consume(spec: LimitSpec, key: string, cost: number, want?: number): Promise<Count> {
     if (this.closed) return Promise.reject(new LimiterUnavailableError('rate limiter client closed'));
     const id = this.nextId++;
-    const request: ConsumeRequest = { id, prefix: spec.prefix, points: spec.points, duration: spec.duration, key, cost };
+    const request: ConsumeRequest = { id, prefix: spec.prefix, points: spec.points, duration: spec.duration, key, cost, ...(want === undefined ? {} : { want }) };
     return new Promise<Count>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -134,7 +135,7 @@ export class LimitsClient {
     this.pending.delete(reply.id);
     clearTimeout(pending.timer);
     if ('error' in reply) pending.reject(new LimiterUnavailableError(`app-limits refused the request: ${reply.error}`));
-    else pending.resolve({ allowed: reply.allowed, remaining: reply.remaining, resetMs: reply.resetMs });
+    else pending.resolve({ allowed: reply.allowed, remaining: reply.remaining, resetMs: reply.resetMs, ...(reply.granted === undefined ? {} : { granted: reply.granted }) });
   }
 
   private failPending(which: (pending: Pending) => boolean, reason: string): void {

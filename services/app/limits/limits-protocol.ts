@@ -7,6 +7,8 @@ import { z } from 'zod';
  *
  * request: {"id":7,"prefix":"relay-key:billing:20:10","points":20,"duration":2,"key":"key","cost":1}
  * reply:   {"id":7,"allowed":true,"remaining":19,"resetMs":1998}   or   {"id":7,"error":"..."}
+ * A request may add `"want":51`: take up to 51 points if the window has them, at least `cost` (a lease, see
+ * key-leases.ts); its reply then says how many it took: {"id":8,"allowed":true,"granted":51,"remaining":1900,...}.
  * A line the server cannot read as a request is answered {"id":null,"error":"..."} when it has no usable id.
  */
 
@@ -32,6 +34,8 @@ export const consumeRequestSchema = limitSpecSchema.extend({
   key: z.string().min(1).max(512),
   /** Points at once (a batch counts each of its items). */
   cost: z.number().int().positive().max(1e9),
+  /** Take up to this many points (at least `cost`) when the window has them: a lease for the instance to spend. */
+  want: z.number().int().positive().max(1e9).optional(),
 });
 
 export type ConsumeRequest = z.infer<typeof consumeRequestSchema>;
@@ -39,6 +43,8 @@ export type ConsumeRequest = z.infer<typeof consumeRequestSchema>;
 /** The outcome of one consume, whichever store counted it. */
 export interface Count {
   allowed: boolean;
+  /** Points taken, when the request asked for a lease (`want`): from `cost` up to `want`. */
+  granted?: number;
   /** Points left in the current window. */
   remaining: number;
   /** Milliseconds until the window resets. */
@@ -48,6 +54,7 @@ export interface Count {
 export const countReplySchema = z.object({
   id: idSchema,
   allowed: z.boolean(),
+  granted: z.number().int().nonnegative().optional(),
   remaining: z.number().nonnegative(),
   resetMs: z.number(),
 });

@@ -86,8 +86,8 @@ export class LimitsServer {
   }
 
   private answer(writer: LineWriter, request: ConsumeRequest): void {
-    const { id, key, cost } = request;
-    this.counters.consume(request, key, cost).then(
+    const { id, key, cost, want } = request;
+    this.counters.consume(request, key, cost, want).then(
       (count) => writer.write(encodeLine({ id, ...count })),
       (error: Error) => {
         this.logger.error({ err: error, prefix: request.prefix }, 'consume failed');

@@ -1,5 +1,6 @@
 import type { Logger } from '../../shared/logger/logger';
 import type { ApiKey } from '../auth/api-keys';
+import { KeyLeases } from './key-leases';
 import { LimitsClient, LimiterUnavailableError } from './limits-client';
 import type { Count, LimitSpec } from './limits-protocol';
 import { MemoryCounters } from './memory-counters';
@@ -52,6 +53,8 @@ interface Counter {
  */
 export class RateLimits {
   private readonly counter: Counter;
+  /** A key's own rate: from leases of app-limits' points with store `pm2` (key-leases.ts), else the counter. */
+  private readonly keyCounter: Counter;
   private readonly client: LimitsClient | undefined;
   private readonly recipientSpec: LimitSpec;
 
@@ -60,8 +63,10 @@ export class RateLimits {
       if (!options.socketPath) throw new Error('rate limits: store pm2 needs the app-limits socket path');
       this.client = new LimitsClient({ socketPath: options.socketPath, timeoutMs: options.timeoutMs ?? 1000, logger: options.logger });
       this.counter = this.client;
+      this.keyCounter = new KeyLeases(this.client);
     } else {
       this.counter = new MemoryCounters();
+      this.keyCounter = this.counter;
     }
     this.recipientSpec = { prefix: 'relay-sms-recipient', points: options.recipientMax, duration: options.recipientWindowSeconds };
   }
@@ -86,7 +91,7 @@ export class RateLimits {
   forKey(key: ApiKey, cost = 1): Promise<LimitDecision> {
     // The prefix names the limits too, as the counters do: a key whose limits change gets a fresh count.
     const spec = { prefix: `relay-key:${key.name}:${key.burst}:${key.rate}`, points: key.burst, duration: key.burst / key.rate };
-    return this.consume(spec, 'key', cost);
+    return this.consume(spec, 'key', cost, this.keyCounter);
   }
 
   /** The per-recipient limit on SMS; undefined when it does not apply. */
@@ -100,20 +105,20 @@ export class RateLimits {
     this.client?.close();
   }
 
-  private async consume(spec: LimitSpec, key: string, cost: number): Promise<LimitDecision> {
+  private async consume(spec: LimitSpec, key: string, cost: number, counter = this.counter): Promise<LimitDecision> {
     try {
-      return await this.attempt(spec, key, cost);
+      return await this.attempt(spec, key, cost, counter);
     } catch (error) {
       // Once more: a request sent just before its connection dropped (app-limits restarting) failed at once, and
       // the second goes out on the new connection.
       if (!(error instanceof LimiterUnavailableError)) throw error;
-      return this.attempt(spec, key, cost);
+      return this.attempt(spec, key, cost, counter);
     }
   }
 
-  private async attempt(spec: LimitSpec, key: string, cost: number): Promise<LimitDecision> {
+  private async attempt(spec: LimitSpec, key: string, cost: number, counter: Counter): Promise<LimitDecision> {
     try {
-      const count = await this.counter.consume(spec, key, cost);
+      const count = await counter.consume(spec, key, cost);
       return { allowed: count.allowed, limit: spec.points, remaining: count.remaining, resetMs: count.resetMs };
     } catch (error) {
       if (this.options.failOpen?.()) return { allowed: true, limit: spec.points, remaining: spec.points, resetMs: 0 };

@@ -36,7 +36,9 @@ export interface BrokerStatusReporterOptions {
  */
 export class BrokerStatusReporter implements StatusReporter {
   private buffer: StatusEvent[] = [];
-  private inFlight = 0;
+  /** Batches published and not yet confirmed, and the events in them. */
+  private inFlightBatches = 0;
+  private inFlightEvents = 0;
   private timer: NodeJS.Timeout | undefined;
   private droppedSinceLog = 0;
   private closed = false;
@@ -76,7 +78,7 @@ export class BrokerStatusReporter implements StatusReporter {
 
   /** Events not yet confirmed by the broker (buffered or in flight). */
   get pending(): number {
-    return this.buffer.length + this.inFlight;
+    return this.buffer.length + this.inFlightEvents;
   }
 
   report(event: StatusEvent): void {
@@ -92,7 +94,7 @@ export class BrokerStatusReporter implements StatusReporter {
     clearTimeout(this.timer);
     this.timer = undefined;
     while (this.pending > 0 && Date.now() < deadline) {
-      this.flush();
+      this.flush(false);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     this.closed = true;
@@ -104,13 +106,18 @@ export class BrokerStatusReporter implements StatusReporter {
     if (this.timer || this.buffer.length === 0) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.flush();
+      this.flush(false);
     }, delayMs);
     this.timer.unref();
   }
 
-  private flush(): void {
-    while (this.buffer.length > 0 && this.inFlight < this.maxInFlight) {
+  /**
+   * Publishes what is buffered, as far as `maxInFlight` allows. `fullOnly` (after a confirm): only full batches go;
+   * a partial one waits for its window, or at a steady rate every confirm would send whatever trickled in since.
+   */
+  private flush(fullOnly: boolean): void {
+    while (this.buffer.length > 0 && this.inFlightBatches < this.maxInFlight) {
+      if (fullOnly && this.buffer.length < this.maxBatch) break;
       if (this.publisher.unavailable()) {
         this.schedule(this.retryDelayMs);
         return;
@@ -123,7 +130,8 @@ export class BrokerStatusReporter implements StatusReporter {
   }
 
   private publish(batch: StatusEvent[]): void {
-    this.inFlight += batch.length;
+    this.inFlightBatches += 1;
+    this.inFlightEvents += batch.length;
     const single = batch.length === 1 ? batch[0] : undefined;
     const content = Buffer.from(JSON.stringify(single ?? batch));
     this.publisher
@@ -135,15 +143,17 @@ export class BrokerStatusReporter implements StatusReporter {
       .then(
         () => {
           this.reported.inc({ outcome: 'published' }, batch.length);
-          this.inFlight -= batch.length;
+          this.inFlightBatches -= 1;
+          this.inFlightEvents -= batch.length;
           if (this.droppedSinceLog > 0) {
             this.logger.info({ dropped: this.droppedSinceLog }, 'status events publishing again');
             this.droppedSinceLog = 0;
           }
-          this.flush();
+          this.flush(true);
         },
         (error: unknown) => {
-          this.inFlight -= batch.length;
+          this.inFlightBatches -= 1;
+          this.inFlightEvents -= batch.length;
           if (this.closed) return;
           // Back to the front, in order; the bound still holds.
           this.buffer = batch.concat(this.buffer);
