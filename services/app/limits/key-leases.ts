@@ -6,7 +6,7 @@ export interface LeaseSource {
 }
 
 export interface KeyLeasesOptions {
-  /** A lease is this share of the window's points (1/20: a key with 20 points or fewer is counted exactly). */
+  /** A lease is this share of the window's points (1/20: a key of fewer than 40 points is counted exactly). */
   fraction?: number;
   /** Most points in one lease, so that what an instance holds unused at the window's end stays small. Default 50. */
   maxLease?: number;
@@ -27,7 +27,7 @@ interface Lease {
  * instance takes a slice of the window's points at once (up to `fraction` of them, at most `maxLease`) and spends it
  * locally until it is gone or the window ends. app-limits counts a lease in full when it grants it, so across all
  * instances a key never gets more than its limit; what an instance holds unused when the window ends (at most one
- * lease each) goes unspent. A key whose lease would be one point is counted by a round trip per request as before.
+ * lease each) goes unspent. A key whose lease would be under two points is counted by a round trip per request.
  */
 export class KeyLeases {
   private readonly leases = new Map<string, Lease>();
@@ -57,16 +57,18 @@ export class KeyLeases {
     }
     const extra = Math.min(this.maxLease, Math.floor(spec.points * this.fraction));
     if (extra < 2) return this.source.consume(spec, key, cost);
-    return this.source.consume(spec, key, cost, cost + extra).then((count) => this.granted(id, cost, count));
+    return this.source.consume(spec, key, cost, cost + extra).then((count) => this.granted(id, spec, cost, count));
   }
 
   /** Keeps what a grant gave beyond `cost`; grants that cross in flight add up within one window. */
-  private granted(id: string, cost: number, count: Count): Count {
+  private granted(id: string, spec: LimitSpec, cost: number, count: Count): Count {
     const kept = count.allowed ? Math.max(0, (count.granted ?? cost) - cost) : 0;
     const now = this.now();
     const expiresAt = now + count.resetMs;
     const held = this.leases.get(id);
-    if (held && held.expiresAt > now && Math.abs(held.expiresAt - expiresAt) < 50) {
+    // The same window if the two ends agree to within the time a reply takes (and well within one window).
+    const sameWindow = held !== undefined && held.expiresAt > now && Math.abs(held.expiresAt - expiresAt) < Math.min(50, spec.duration * 500);
+    if (held && sameWindow) {
       held.points += kept;
       held.remainingAtGrant = Math.min(held.remainingAtGrant, count.remaining);
     } else if (kept > 0) {
