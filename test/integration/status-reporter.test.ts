@@ -93,15 +93,18 @@ describe('BrokerStatusReporter', () => {
       expect(await publisher.waitReady(10_000)).toBe(true);
       const id = uniqueId('steady');
       // An event every millisecond or so for over a second: three or four windows. Events arrive during every
-      // confirm's round trip, so sending at each confirm made a message per round trip (52 in this test before the fix).
+      // confirm's round trip, so sending at each confirm made a message per round trip (46-52 in this test before the fix).
       const events = Array.from({ length: 1000 }, (_, n) => sent(`${id}-${n}`, n));
+      const started = Date.now();
       for (const event of events) {
         reporter.report(event);
         await new Promise((resolve) => setTimeout(resolve, 1));
       }
+      // A busy machine stretches the loop: allow a message per window it lasted, and one more at each end.
+      const windows = Math.ceil((Date.now() - started) / 400);
       const got = await received(1000);
       expect(got.events).toEqual(events);
-      expect(got.messages).toBeLessThanOrEqual(5);
+      expect(got.messages).toBeLessThanOrEqual(windows + 2);
     } finally {
       await reporter.close();
       await publisher.close();
