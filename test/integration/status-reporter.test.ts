@@ -93,7 +93,7 @@ describe('BrokerStatusReporter', () => {
       expect(await publisher.waitReady(10_000)).toBe(true);
       const id = uniqueId('steady');
       // An event every millisecond or so for over a second: three or four windows. Events arrive during every
-      // confirm's round trip, so sending at each confirm made a message per round trip (46-52 in this test before the fix).
+      // confirm's round trip, so sending at each confirm made a message per round trip (46-52 here before the fix).
       const events = Array.from({ length: 1000 }, (_, n) => sent(`${id}-${n}`, n));
       const started = Date.now();
       for (const event of events) {
