@@ -1,4 +1,4 @@
-import type { Count, LimitSpec } from './limits-protocol';
+import { limiterName, type Count, type LimitSpec } from './limits-protocol';
 
 /** Where leases come from: app-limits' counters (LimitsClient), or any counter that can take up to `want` points. */
 export interface LeaseSource {
@@ -47,7 +47,7 @@ export class KeyLeases {
   }
 
   consume(spec: LimitSpec, key: string, cost: number): Promise<Count> {
-    const id = `${spec.prefix}\u0000${spec.points}\u0000${spec.duration}\u0000${key}`;
+    const id = `${limiterName(spec)}\u0000${key}`;
     const now = this.now();
     const held = this.leases.get(id);
     if (held && held.expiresAt <= now) this.leases.delete(id);
@@ -68,7 +68,7 @@ export class KeyLeases {
     const held = this.leases.get(id);
     // The same window if the two ends agree to within the time a reply takes (and well within one window).
     const sameWindow = held !== undefined && held.expiresAt > now && Math.abs(held.expiresAt - expiresAt) < Math.min(50, spec.duration * 500);
-    if (held && sameWindow) {
+    if (sameWindow) {
       held.points += kept;
       held.remainingAtGrant = Math.min(held.remainingAtGrant, count.remaining);
     } else if (kept > 0) {

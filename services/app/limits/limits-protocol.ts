@@ -26,6 +26,11 @@ export const limitSpecSchema = z.object({
 
 export type LimitSpec = z.infer<typeof limitSpecSchema>;
 
+/** A limiter's name: points and duration are part of it, so a key whose limits change gets a count of its own. */
+export function limiterName(spec: LimitSpec): string {
+  return `${spec.prefix}\u0000${spec.points}\u0000${spec.duration}`;
+}
+
 const idSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 export const consumeRequestSchema = limitSpecSchema.extend({

@@ -1,5 +1,5 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Count, LimitSpec } from './limits-protocol';
+import { limiterName, type Count, type LimitSpec } from './limits-protocol';
 
 /**
  * Counters in this process's memory, one rate-limiter-flexible limiter per limit (fixed windows). app-limits keeps
@@ -28,8 +28,7 @@ export class MemoryCounters {
   }
 
   private async count(spec: LimitSpec, key: string, cost: number, want: number | undefined): Promise<Count> {
-    // Points and duration are part of the name: a key whose limits change gets a limiter (and a count) of its own.
-    const name = `${spec.prefix}\u0000${spec.points}\u0000${spec.duration}`;
+    const name = limiterName(spec);
     let limiter = this.limiters.get(name);
     if (!limiter) {
       limiter = new RateLimiterMemory({ keyPrefix: spec.prefix, points: spec.points, duration: spec.duration });
